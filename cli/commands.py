@@ -1,0 +1,3 @@
+"""Imports every command module so that each registers itself on the app."""
+
+from runbook_guard.cli import version  # noqa: F401
