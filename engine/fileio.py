@@ -1,0 +1,42 @@
+"""Atomic writes and size-bounded reads shared by every stage."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file in the same folder and rename it into place.
+
+    A crash or a full disk then leaves either the old report or the new one, never half of
+    one that a CI system would upload as if it were complete.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def canonical_json(document: Any) -> str:
+    """The one JSON form every stage writes: sorted keys, two-space indent, trailing newline.
+
+    Sorting keys is what makes the same inputs give the same bytes.
+    """
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write_json_atomic(path: Path, document: Any) -> None:
+    """Write a document in canonical JSON, atomically."""
+    write_text_atomic(path, canonical_json(document))
