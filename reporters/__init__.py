@@ -1,0 +1,96 @@
+"""Results to text: JUnit for CI, SARIF for code scanning, Markdown for auditors, JSON.
+
+Reporters are pure: a results document in, text out, no clock and no network, so the same
+document always gives the same bytes. Typical use::
+
+    from runbook_guard.reporters import default_paths, write_reports
+    write_reports(results, default_paths(Path("out")))          # all four formats
+    text = render(results, "sarif", fail_on="warn")             # one format as a string
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from runbook_guard.engine.fileio import write_text_atomic
+from runbook_guard.reporters.json import render_json
+from runbook_guard.reporters.junit import render_junit
+from runbook_guard.reporters.loading import load_results, validate_results
+from runbook_guard.reporters.markdown import render_markdown
+from runbook_guard.reporters.model import FAIL_ON, Report, blocking_statuses, build_report
+from runbook_guard.reporters.sarif import render_sarif
+from runbook_guard.reporters.summary import print_summary
+
+FORMATS = ("junit", "sarif", "markdown", "json")
+DEFAULT_FILENAMES = {
+    "junit": "junit.xml",
+    "sarif": "results.sarif",
+    "markdown": "report.md",
+    # not results.json: that is what `evaluate` writes, often into the same folder
+    "json": "report.json",
+}
+_RENDERERS: dict[str, Callable[[Report], str]] = {
+    "junit": render_junit,
+    "sarif": render_sarif,
+    "markdown": render_markdown,
+    "json": render_json,
+}
+
+
+def _renderer(fmt: str) -> Callable[[Report], str]:
+    try:
+        return _RENDERERS[fmt]
+    except KeyError:
+        raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}") from None
+
+
+def render(results: Mapping[str, Any], fmt: str, *, fail_on: str = "fail") -> str:
+    """One format as a string. ``fail_on`` decides whether warn results fail JUnit tests."""
+    renderer = _renderer(fmt)
+    return renderer(build_report(results, fail_on))
+
+
+def default_paths(
+    directory: Path | str, formats: Iterable[str] = FORMATS
+) -> list[tuple[str, Path]]:
+    """(format, path) pairs with each format's default file name inside ``directory``."""
+    return [(fmt, Path(directory) / DEFAULT_FILENAMES[fmt]) for fmt in formats]
+
+
+def write_reports(
+    results: Mapping[str, Any],
+    formats_and_paths: Mapping[str, Path | str] | Iterable[tuple[str, Path | str]],
+    *,
+    fail_on: str = "fail",
+) -> list[Path]:
+    """Render every requested format, then write each file atomically.
+
+    Everything is rendered before anything is written, so a bad format name or input
+    leaves no half-updated set of reports behind.
+    """
+    pairs = list(
+        formats_and_paths.items() if isinstance(formats_and_paths, Mapping) else formats_and_paths
+    )
+    renderers = [(_renderer(fmt), Path(path)) for fmt, path in pairs]
+    report = build_report(results, fail_on)
+    rendered = [(path, renderer(report)) for renderer, path in renderers]
+    for path, text in rendered:
+        write_text_atomic(path, text)
+    return [path for path, _ in rendered]
+
+
+__all__ = [
+    "DEFAULT_FILENAMES",
+    "FAIL_ON",
+    "FORMATS",
+    "blocking_statuses",
+    "build_report",
+    "default_paths",
+    "load_results",
+    "print_summary",
+    "render",
+    "validate_results",
+    "write_reports",
+]

@@ -1,0 +1,312 @@
+"""SARIF 2.1.0 for GitHub code scanning (see docs/reports.md for every choice made here).
+
+Findings only: fail, warn, note and error results, plus waived ones as suppressed results
+so a waiver is visible where the alert would be. Passing checks would be noise in an alert
+list, and a manual attestation is not something a code change can close, so both stay in
+JUnit/Markdown/JSON and are counted in ``run.properties``.
+
+GitHub anchors every alert at a file in the repository. A compliance finding has none, so
+it points at the rule's YAML (the line of its expectation): stable across runs, and the place
+a reader goes to see what was checked. Alerts are told apart by ``partialFingerprints``
+derived from rule id and resource id; without them every result of a rule would share one
+location and collapse into one alert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import quote
+
+from runbook_guard.engine.fileio import canonical_json
+from runbook_guard.reporters.escape import md_fence, md_inline
+from runbook_guard.reporters.model import STATUSES, Report, Row, Rule
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+MAX_RESULTS = 25_000  # GitHub rejects the whole file above this
+MAX_TAGS = 10
+MAX_DESCRIPTION = 1024
+MAX_NAME = 255
+SRCROOT = "%SRCROOT%"
+FINGERPRINT_KEY = "runbookGuard/v1"
+
+LEVEL = {"fail": "error", "error": "error", "warn": "warning", "note": "note"}
+FINDINGS = frozenset(LEVEL) | {"waived"}
+_LEVEL_RANK = {"error": 0, "warning": 1, "note": 2}
+# CVSS-style bands GitHub maps to critical/high/medium/low; info rules get no security
+# severity, so GitHub shows them by level instead of labelling them "low" security issues.
+SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
+PROBLEM_SEVERITY = {
+    "critical": "error",
+    "high": "error",
+    "medium": "warning",
+    "low": "recommendation",
+    "info": "recommendation",
+}
+DEFAULT_LEVEL = {"critical": "error", "high": "error", "medium": "warning"}
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def _uri(path: str) -> str:
+    """A relative URI reference for a repository path (percent-encoded, never absolute)."""
+    return quote(path.lstrip("/"), safe="/-._~") or "policies"
+
+
+def _name(rule: Rule) -> str:
+    words = "".join(c if c.isalnum() else " " for c in rule.title).split()
+    return _clip("".join(w[:1].upper() + w[1:] for w in words) or rule.id, MAX_NAME)
+
+
+def _tags(rule: Rule) -> list[str]:
+    candidates = ["compliance", rule.cadence, *rule.covers, *rule.tags]
+    if rule.severity in SECURITY_SEVERITY:
+        candidates.insert(0, "security")
+    unique = list(dict.fromkeys(tag for tag in candidates if tag))
+    return unique[:MAX_TAGS]
+
+
+def _help_text(rule: Rule) -> str:
+    parts = [rule.description or rule.title]
+    if rule.expected:
+        parts.append(f"Expected: {rule.expected}")
+    parts.append(f"Runbook section: {rule.section} (covers {', '.join(rule.covers) or '-'})")
+    if rule.remediation:
+        parts.append(f"Remediation:\n{rule.remediation}")
+    return "\n\n".join(parts)
+
+
+def _help_markdown(rule: Rule) -> str:
+    parts = [md_inline(rule.description or rule.title)]
+    if rule.expected:
+        parts.append(f"**Expected:** {md_inline(rule.expected)}")
+    covers = md_inline(", ".join(rule.covers) or "-")
+    parts.append(f"**Runbook section:** {md_inline(rule.section)} (covers {covers})")
+    if rule.remediation:
+        parts.append("**Remediation:**\n\n" + md_fence(rule.remediation, "bash"))
+    return "\n\n".join(parts)
+
+
+def _rule(rule: Rule) -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "tags": _tags(rule),
+        "precision": "very-high",
+        "problem.severity": PROBLEM_SEVERITY[rule.severity],
+        "severity": rule.severity,
+        "cadence": rule.cadence,
+        "covers": list(rule.covers),
+        "runbookSection": rule.section,
+        "kind": rule.kind,
+    }
+    if rule.severity in SECURITY_SEVERITY:
+        properties["security-severity"] = SECURITY_SEVERITY[rule.severity]
+    full = rule.description or (f"{rule.title}. Expected: {rule.expected}" if rule.expected else "")
+    return {
+        "id": rule.id,
+        "name": _name(rule),
+        "shortDescription": {"text": _clip(rule.title, MAX_DESCRIPTION)},
+        "fullDescription": {"text": _clip(full or rule.title, MAX_DESCRIPTION)},
+        "help": {"text": _help_text(rule), "markdown": _help_markdown(rule)},
+        "defaultConfiguration": {"level": DEFAULT_LEVEL.get(rule.severity, "note")},
+        "properties": properties,
+    }
+
+
+def _level(row: Row) -> str:
+    status = row.original_status if row.status == "waived" and row.original_status else row.status
+    return LEVEL.get(status, "warning")
+
+
+def _logical(row: Row) -> dict[str, Any]:
+    if row.resource_id is None:
+        return {"name": row.label, "fullyQualifiedName": f"rule/{row.rule.id}", "kind": "module"}
+    return {
+        "name": row.resource_name or row.resource_id,
+        "fullyQualifiedName": row.resource_id,
+        "kind": "resource",
+    }
+
+
+def _message(row: Row) -> str:
+    text = (
+        f"{row.rule.title}: {row.message} (resource {row.label}; observed {row.observed_text}; "
+        f"expected {row.expected})"
+    )
+    if row.status == "error" and row.missing_permissions:
+        text += f"; missing permissions: {', '.join(row.missing_permissions)}"
+    return text
+
+
+def _result(row: Row) -> dict[str, Any]:
+    fingerprint = row.fingerprint
+    properties: dict[str, Any] = {
+        "status": row.status,
+        "observed": row.observed,
+        "expected": row.expected,
+        "evidence": row.evidence,
+    }
+    if row.resource_id is not None:
+        properties["resource"] = {
+            "type": row.resource_type,
+            "region": row.region,
+            "account": row.account,
+        }
+    if row.original_status:
+        properties["originalStatus"] = row.original_status
+    if row.causes:
+        properties["causes"] = list(row.causes)
+    if row.missing_permissions:
+        properties["missingPermissions"] = list(row.missing_permissions)
+    result: dict[str, Any] = {
+        "ruleId": row.rule.id,
+        "ruleIndex": row.rule.index,
+        "level": _level(row),
+        "message": {"text": _message(row)},
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": _uri(row.rule.path), "uriBaseId": SRCROOT},
+                    "region": {"startLine": row.rule.line},
+                },
+                "logicalLocations": [_logical(row)],
+            }
+        ],
+        "partialFingerprints": {
+            "primaryLocationLineHash": f"{fingerprint[:16]}:1",
+            FINGERPRINT_KEY: fingerprint,
+        },
+        "properties": properties,
+    }
+    if row.status == "waived":
+        result["suppressions"] = [_suppression(row)]
+    return result
+
+
+def _suppression(row: Row) -> dict[str, Any]:
+    waiver = row.waiver
+    if waiver is None:
+        return {
+            "kind": "external",
+            "status": "accepted",
+            "justification": f"waiver {row.waiver_id or 'unknown'}",
+            "properties": {"waiverId": row.waiver_id or ""},
+        }
+    properties: dict[str, Any] = {
+        "waiverId": waiver.id,
+        "owner": waiver.owner,
+        "expiry": waiver.expires,
+    }
+    if waiver.days_left is not None:
+        properties["daysLeft"] = waiver.days_left
+    return {
+        "kind": "external",
+        "status": "accepted",
+        "justification": waiver.reason,
+        "properties": properties,
+    }
+
+
+def _severity_key(row: Row) -> tuple[int, int, int, str, str]:
+    """Which findings to keep when over the limit: unsuppressed, worst level, worst severity."""
+    suppressed = 1 if row.status == "waived" else 0
+    return (suppressed, _LEVEL_RANK[_level(row)], row.severity_rank, row.rule.id, row.label)
+
+
+def select_findings(report: Report, limit: int = MAX_RESULTS) -> tuple[list[Row], int]:
+    """The findings to emit (in report order) and how many were dropped for the limit."""
+    findings = [row for row in report.rows if row.status in FINDINGS]
+    if len(findings) <= limit:
+        return findings, 0
+    kept = {id(row) for row in sorted(findings, key=_severity_key)[:limit]}
+    return [row for row in findings if id(row) in kept], len(findings) - limit
+
+
+def _notifications(report: Report, emitted: Iterable[Row], dropped: int) -> list[dict[str, Any]]:
+    notes: list[dict[str, Any]] = []
+    for row in emitted:
+        if row.status != "error":
+            continue
+        reason = "; ".join(row.causes) or row.message
+        text = f"{row.rule.id} could not be checked for {row.label}: {reason}"
+        if row.missing_permissions:
+            text += f" (missing permissions: {', '.join(row.missing_permissions)})"
+        notes.append(
+            {
+                "level": "error",
+                "message": {"text": text},
+                "associatedRule": {"id": row.rule.id, "index": row.rule.index},
+                "locations": [{"logicalLocations": [_logical(row)]}],
+            }
+        )
+    for error in report.collection_errors:
+        where = " ".join(
+            str(error[key]) for key in ("region", "resource") if error.get(key) is not None
+        )
+        permission = f" (needs {error['iam_action']})" if error.get("iam_action") else ""
+        text = (
+            f"collection: {error['service']}.{error['operation']} {where}: {error['code']}: "
+            f"{error['message']}{permission}"
+        )
+        notes.append({"level": "warning", "message": {"text": text}})
+    if dropped:
+        text = (
+            f"{dropped} findings were left out to stay within GitHub's limit of {MAX_RESULTS} "
+            "results per run (the least severe first); the JSON and Markdown reports list all."
+        )
+        notes.append(
+            {"level": "warning", "message": {"text": text}, "descriptor": {"id": "truncated"}}
+        )
+    return notes
+
+
+def _automation_id(report: Report) -> str:
+    """``category/run-id``: one category per packs+scope, so uploads for different accounts
+    or regions do not replace each other; the run id is the evaluation time."""
+    packs = "+".join(sorted(str(p["name"]) for p in report.policies["packs"])) or "default"
+    accounts = "+".join(sorted(report.scope["accounts"])) or "none"
+    regions = "+".join(sorted(report.scope["regions"])) or "none"
+    return f"{report.tool_name}/{packs}/{accounts}/{regions}/{report.evaluated_at}"
+
+
+def sarif_document(report: Report, limit: int = MAX_RESULTS) -> dict[str, Any]:
+    emitted, dropped = select_findings(report, limit)
+    notifications = _notifications(report, emitted, dropped)
+    invocation = {
+        "executionSuccessful": not any(n["level"] == "error" for n in notifications),
+        "toolExecutionNotifications": notifications,
+    }
+    driver: dict[str, Any] = {
+        "name": report.tool_name,
+        "version": report.tool_version,
+        "rules": [_rule(rule) for rule in report.rules],
+    }
+    return {
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {"driver": driver},
+                "automationDetails": {"id": _automation_id(report)},
+                "originalUriBaseIds": {SRCROOT: {"description": {"text": "The repository root."}}},
+                "invocations": [invocation],
+                "results": [_result(row) for row in emitted],
+                "properties": {
+                    "evaluatedAt": report.evaluated_at,
+                    "scope": report.scope,
+                    "policies": {
+                        "packs": list(report.policies["packs"]),
+                        "digest": report.policies["digest"],
+                    },
+                    "counts": {status: report.counts.get(status, 0) for status in STATUSES},
+                    "droppedResults": dropped,
+                    "failOn": report.fail_on,
+                },
+            }
+        ],
+    }
+
+
+def render_sarif(report: Report, limit: int = MAX_RESULTS) -> str:
+    return canonical_json(sarif_document(report, limit))

@@ -1,0 +1,152 @@
+"""SARIF: the official 2.1.0 schema, then GitHub code scanning's requirements rule by rule."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+from runbook_guard.reporters import render
+from runbook_guard.reporters.model import build_report, fingerprint
+from runbook_guard.reporters.sarif import MAX_RESULTS, sarif_document
+
+from .checks import github_problems, sarif_schema_errors
+from .factory import RULES, bulk_document, document, result
+
+
+def _sarif(results: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    out: dict[str, Any] = json.loads(render(results, "sarif", **kwargs))
+    return out
+
+
+def test_sarif_is_schema_valid_and_github_acceptable(results: dict[str, Any]) -> None:
+    sarif = _sarif(results)
+    assert sarif_schema_errors(sarif) == []
+    assert github_problems(sarif) == []
+
+
+def test_findings_levels_and_what_is_left_out(results: dict[str, Any]) -> None:
+    run = _sarif(results)["runs"][0]
+    levels = {(r["ruleId"], r["properties"]["status"]): r["level"] for r in run["results"]}
+    assert levels[("dynamodb-pitr-enabled", "fail")] == "error"
+    assert levels[("sqs-queue-depth", "warn")] == "warning"
+    assert levels[("sqs-queue-depth", "note")] == "note"
+    assert levels[("sqs-queue-depth", "error")] == "error"
+    assert levels[("sqs-dlq-empty", "waived")] == "warning"  # its original status
+    statuses = {r["properties"]["status"] for r in run["results"]}
+    assert statuses.isdisjoint({"pass", "manual"})
+    assert run["properties"]["counts"]["pass"] == 2
+    assert run["properties"]["counts"]["manual"] == 1
+
+
+def test_error_results_have_a_tool_execution_notification(results: dict[str, Any]) -> None:
+    invocation = _sarif(results)["runs"][0]["invocations"][0]
+    texts = [n["message"]["text"] for n in invocation["toolExecutionNotifications"]]
+    assert any("sqs-queue-depth could not be checked" in t for t in texts)
+    assert any("sqs:GetQueueAttributes" in t for t in texts)
+    assert any(t.startswith("collection: budgets.DescribeBudgets") for t in texts)
+    assert invocation["executionSuccessful"] is False
+
+
+def test_waived_results_carry_a_suppression(results: dict[str, Any]) -> None:
+    run = _sarif(results)["runs"][0]
+    waived = [r for r in run["results"] if r["properties"]["status"] == "waived"]
+    assert len(waived) == 1
+    (suppression,) = waived[0]["suppressions"]
+    assert suppression["kind"] == "external"
+    assert suppression["justification"] == "Replaying messages after incident INC-42"
+    assert suppression["properties"]["owner"] == "ops-team@example.com"
+    assert suppression["properties"]["expiry"] == "2026-12-15"
+    assert all("suppressions" not in r for r in run["results"] if r is not waived[0])
+
+
+def test_locations_point_at_the_rule_yaml_and_the_resource(results: dict[str, Any]) -> None:
+    run = _sarif(results)["runs"][0]
+    pitr = next(r for r in run["results"] if r["ruleId"] == "dynamodb-pitr-enabled")
+    (location,) = pitr["locations"]
+    physical = location["physicalLocation"]
+    assert physical["artifactLocation"] == {
+        "uri": "policies/agenticai/backup.yaml",
+        "uriBaseId": "%SRCROOT%",
+    }
+    assert physical["region"] == {"startLine": 10}  # the expectation's line
+    logical = location["logicalLocations"][0]
+    assert logical["fullyQualifiedName"] == results["results"][0]["resource"]["id"]
+
+
+def test_rule_metadata(results: dict[str, Any]) -> None:
+    rules = {r["id"]: r for r in _sarif(results)["runs"][0]["tool"]["driver"]["rules"]}
+    assert list(rules) == sorted(rule["id"] for rule in RULES)
+    iam = rules["iam-unused-access-keys"]
+    assert iam["properties"]["security-severity"] == "9.5"
+    assert "security" in iam["properties"]["tags"]
+    assert "aws iam update-access-key" in iam["help"]["text"]
+    assert "Monthly Tasks" in iam["help"]["markdown"]
+    assert "security-severity" not in rules["s3-bucket-lifecycle"]["properties"]  # info
+
+
+def test_fingerprints_depend_on_rule_and_resource_only() -> None:
+    base = _sarif(document())
+    changed = document()
+    rng = random.Random(3)
+    for field in ("results", "rules", "waivers"):
+        rng.shuffle(changed[field])
+    for res in changed["results"]:
+        res["message"] += " (changed)"
+        if isinstance(res["observed"], int):
+            res["observed"] += 1
+    for rule in changed["rules"]:
+        rule["source"]["expect_line"] += 5
+
+    def prints(sarif: dict[str, Any]) -> dict[tuple[str, str], dict[str, str]]:
+        return {
+            (r["ruleId"], r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"]): r[
+                "partialFingerprints"
+            ]
+            for r in sarif["runs"][0]["results"]
+        }
+
+    assert prints(base) == prints(_sarif(changed))
+    assert fingerprint("a", "b") != fingerprint("a", "c") != fingerprint("a", None)
+
+
+def test_over_the_limit_keeps_the_most_severe_and_says_how_many_were_dropped() -> None:
+    report = build_report(document())
+    sarif = sarif_document(report, limit=3)
+    run = sarif["runs"][0]
+    assert len(run["results"]) == 3
+    assert {r["level"] for r in run["results"]} == {"error"}
+    assert all("suppressions" not in r for r in run["results"])
+    assert run["properties"]["droppedResults"] == 5
+    texts = [n["message"]["text"] for n in run["invocations"][0]["toolExecutionNotifications"]]
+    assert any(t.startswith("5 findings were left out") for t in texts)
+    assert sarif_schema_errors(sarif) == []
+
+
+def test_real_limit_of_25000_results() -> None:
+    template = bulk_document(1)["results"][0]
+    many = [
+        result(
+            "sqs-queue-depth",
+            {**template["resource"], "id": f"arn:aws:sqs:us-east-1:1:q{i}", "name": f"q{i}"},
+            "fail" if i % 3 else "warn",
+            i,
+            "< 100",
+            "deep",
+        )
+        for i in range(MAX_RESULTS + 7)
+    ]
+    sarif = _sarif(document(many))
+    run = sarif["runs"][0]
+    assert len(run["results"]) == MAX_RESULTS
+    assert run["properties"]["droppedResults"] == 7
+    warnings = sum(1 for i in range(MAX_RESULTS + 7) if i % 3 == 0)
+    assert sum(r["level"] == "warning" for r in run["results"]) == warnings - 7  # least severe go
+    assert github_problems(sarif) == []
+
+
+def test_automation_id_is_category_slash_run() -> None:
+    run = _sarif(document())["runs"][0]
+    category, _, run_id = run["automationDetails"]["id"].rpartition("/")
+    assert category == "runbook-guard/agenticai/123456789012/us-east-1"
+    assert run_id == "2026-11-27T10:00:00+00:00"
