@@ -1,3 +1,7 @@
 """Imports every command module so that each registers itself on the app."""
 
-from runbook_guard.cli import version  # noqa: F401
+from runbook_guard.cli import (  # noqa: F401
+    evaluate,
+    policy_commands,
+    version,
+)

@@ -19,4 +19,5 @@ class InputError(Exception):
 
 def problem(path: str, line: int | None, column: int | None, field: str, message: str) -> str:
     """Format one problem line; unknown line/column print as 1 so the format stays parseable."""
-    return f"{path}:{line or 1}:{column or 1}: {field or '<document>'}: {message}"
+    text = " ".join(str(message).split())  # one line, whatever the message held
+    return f"{path}:{line or 1}:{column or 1}: {field or '<document>'}: {text}"

@@ -1,0 +1,58 @@
+"""`runbook-guard evaluate`: snapshot + policies -> results.json, and the gate's exit code."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from runbook_guard.cli.app import app
+from runbook_guard.cli.common import Exit, guarded
+from runbook_guard.cli.options import (
+    ConfigOption,
+    FailOnOption,
+    NowOption,
+    ParamOption,
+    PoliciesOption,
+    WaiversOption,
+)
+from runbook_guard.cli.pipeline import evaluate as evaluate_snapshot
+from runbook_guard.cli.pipeline import prepare
+from runbook_guard.engine.config import blocking
+from runbook_guard.engine.fileio import write_json_atomic
+from runbook_guard.engine.snapshot import load_snapshot
+from runbook_guard.reporters.console import print_summary
+
+
+def gate_exit(results: dict[str, Any], fail_on: str) -> None:
+    """Print the summary and exit 1 when results at or past the gate exist."""
+    print_summary(results)
+    blocked = blocking(results["results"], fail_on)
+    if blocked:
+        print(f"{blocked} result(s) at or past --fail-on {fail_on}", file=sys.stderr)
+        raise typer.Exit(Exit.FINDINGS)
+
+
+@app.command()
+def evaluate(
+    snapshot: Annotated[Path, typer.Option("--snapshot", "-s", help="Snapshot from `collect`.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write results.json.")],
+    policies: PoliciesOption = None,
+    param: ParamOption = None,
+    config: ConfigOption = None,
+    waivers: WaiversOption = None,
+    now: NowOption = None,
+    fail_on: FailOnOption = None,
+) -> None:
+    """Evaluate the rules against a snapshot and write results.json."""
+
+    def run() -> tuple[dict[str, Any], str]:
+        prepared = prepare(config, policies, param, fail_on)
+        results = evaluate_snapshot(prepared, load_snapshot(snapshot), now, waivers)
+        write_json_atomic(output, results)
+        return results, prepared.fail_on
+
+    results, gate = guarded(run)
+    gate_exit(results, gate)

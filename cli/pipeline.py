@@ -1,0 +1,67 @@
+"""Glue between the stages for the commands: config + options -> rules -> results."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from runbook_guard.engine.config import GATES, Config, load_config
+from runbook_guard.engine.errors import InputError
+from runbook_guard.engine.loader import PolicySet, load_policy_set, parse_overrides
+from runbook_guard.engine.results import build_results
+from runbook_guard.engine.rules import CompiledRule
+from runbook_guard.engine.snapshot import Snapshot
+from runbook_guard.engine.timeutil import parse_timestamp
+from runbook_guard.engine.waivers import load_waivers
+
+
+@dataclass
+class Prepared:
+    config: Config
+    policy_set: PolicySet
+    rules: list[CompiledRule]
+    parameters: dict[str, Any]
+    fail_on: str
+
+
+def prepare(
+    config_path: Path | None,
+    policies: Sequence[Path] | None,
+    params: Sequence[str] | None,
+    fail_on: str | None = None,
+) -> Prepared:
+    """Load config and policies and compile the rules with every override applied."""
+    config = load_config(config_path)
+    policy_set = load_policy_set(list(policies or []) or config.policies or None)
+    overrides = {**config.parameters, **parse_overrides(params or [])}
+    parameters = policy_set.effective_parameters(overrides)
+    gate = fail_on or config.fail_on
+    if gate not in GATES:
+        raise InputError([f"--fail-on must be one of {', '.join(GATES)}, not {gate!r}"])
+    return Prepared(config, policy_set, policy_set.compile(overrides), parameters, gate)
+
+
+def evaluation_time(now: str | None, snapshot: Snapshot) -> datetime:
+    """The injected 'now': the option, else the end of collection (so reruns are identical)."""
+    if now is not None:
+        moment = parse_timestamp(now)
+        if moment is None:
+            raise InputError([f"--now: {now!r} is not an ISO 8601 time"])
+        return moment
+    recorded = parse_timestamp(snapshot.metadata.get("finished_at"))
+    return recorded or datetime.now(timezone.utc)
+
+
+def evaluate(
+    prepared: Prepared, snapshot: Snapshot, now: str | None, waivers: Path | None
+) -> dict[str, Any]:
+    """Evaluate a snapshot with the prepared rules, waivers applied."""
+    waiver_file = waivers or prepared.config.waivers
+    waiver_list = load_waivers(waiver_file) if waiver_file else []
+    moment = evaluation_time(now, snapshot)
+    return build_results(
+        prepared.policy_set, prepared.rules, snapshot, prepared.parameters, moment, waiver_list
+    )

@@ -1,0 +1,110 @@
+"""``runbook-guard test``: each rule's own cases, like ``cfn-guard test`` or ``conftest verify``.
+
+A case is a tiny snapshot (resources, and optionally collection errors) plus the statuses
+the rule must give. The case runs through the very same selection and evaluation code as a
+real snapshot, so a passing case proves the rule, not a copy of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from runbook_guard.engine.errors import InputError
+from runbook_guard.engine.evaluate import Evaluator
+from runbook_guard.engine.loader import PolicySet
+from runbook_guard.engine.rules import CompiledRule
+from runbook_guard.engine.snapshot import Snapshot
+from runbook_guard.engine.timeutil import parse_timestamp
+
+#: Cases without their own ``now`` run at this fixed moment, so they never rot with time.
+DEFAULT_NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+
+@dataclass
+class CaseOutcome:
+    rule: str
+    case: str
+    location: str
+    failures: list[str]
+
+
+def _case_snapshot(rule: CompiledRule, case: Mapping[str, Any]) -> Snapshot:
+    resources, types = [], {rule.resource_type, *(t for t, _ in rule.related.values())}
+    metric_keys = {name: query.key for name, query in rule.metrics.items()}
+    log_keys = {name: query.key for name, query in rule.logs.items()}
+    for entry in case.get("resources", []):
+        rtype = entry.get("type", rule.resource_type)
+        types.add(rtype)
+        region = entry.get("region", REGION)
+        resource: dict[str, Any] = {
+            "type": rtype,
+            "id": entry.get("id", f"arn:aws:test:{region}:{ACCOUNT}:{entry['name']}"),
+            "name": entry["name"],
+            "region": region,
+            "account": ACCOUNT,
+            "data": entry.get("data", {}),
+        }
+        if "metrics" in entry:
+            resource["metrics"] = {metric_keys.get(k, k): v for k, v in entry["metrics"].items()}
+        if "logs" in entry:
+            resource["logs"] = {log_keys.get(k, k): v for k, v in entry["logs"].items()}
+        resources.append(resource)
+    types.discard("")
+    return Snapshot({
+        "schema_version": 1,
+        "metadata": {"tool_version": "test", "started_at": "", "finished_at": "",
+                     "accounts": [ACCOUNT], "regions": [REGION], "parameters": {}},
+        "resources": resources,
+        "errors": list(case.get("errors", [])),
+        "coverage": [{"type": t, "account": ACCOUNT, "region": REGION, "complete": True}
+                     for t in sorted(types)],
+    })  # fmt: skip
+
+
+def _check(results: list[dict[str, Any]], expect: Any) -> list[str]:
+    failures = []
+    if isinstance(expect, str):
+        if not results:
+            return [f"expected {expect}, got no results"]
+        for result in results:
+            if result["status"] != expect:
+                name = (result["resource"] or {}).get("name", "(rule)")
+                failures.append(f"{name}: expected {expect}, got {result['status']}: "
+                                f"{result['message']}")  # fmt: skip
+        return failures
+    by_name = {(r["resource"] or {}).get("name", "(rule)"): r for r in results}
+    for name, status in expect.items():
+        got = by_name.get(name)
+        if got is None:
+            failures.append(f"{name}: expected {status}, got no result")
+        elif got["status"] != status:
+            failures.append(f"{name}: expected {status}, got {got['status']}: {got['message']}")
+    return failures
+
+
+def run_cases(policy_set: PolicySet) -> list[CaseOutcome]:
+    """Run every case of every rule; one outcome per case."""
+    outcomes = []
+    for entry in policy_set.entries:
+        for index, case in enumerate(entry.spec.get("tests", [])):
+            location = entry.located.problem(("rules", entry.index, "tests", index), "").rsplit(
+                ":", 2
+            )[0]
+            try:
+                rules = {r.id: r for r in policy_set.compile(case.get("parameters", {}))}
+            except InputError as error:
+                outcomes.append(
+                    CaseOutcome(entry.spec["id"], case["name"], location, error.problems)
+                )
+                continue
+            rule = rules[entry.spec["id"]]
+            now = parse_timestamp(case.get("now")) or DEFAULT_NOW
+            evaluator = Evaluator(_case_snapshot(rule, case), now, policy_set.tables)
+            failures = _check(evaluator.rule(rule), case["expect"])
+            outcomes.append(CaseOutcome(rule.id, case["name"], location, failures))
+    return outcomes

@@ -1,0 +1,49 @@
+"""What a compiled condition or value sees while one (rule, resource) is evaluated."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class _Undecided:
+    """The third truth value: the data could not settle the question."""
+
+    def __repr__(self) -> str:
+        return "UNDECIDED"
+
+    def __bool__(self) -> bool:
+        raise TypeError("UNDECIDED has no truth value; compare with `is`")
+
+
+class _NoData:
+    """A metric with no datapoints, a ratio over zero, a key not in reference data."""
+
+    def __repr__(self) -> str:
+        return "NO_DATA"
+
+
+UNDECIDED: Any = _Undecided()
+NO_DATA: Any = _NoData()
+
+#: Returns the causes (collection errors) that explain why these data keys are absent.
+BlockedLookup = Callable[[frozenset[str]], list[str]]
+
+
+@dataclass
+class EvalContext:
+    resource: Mapping[str, Any]
+    data: Any
+    now: datetime
+    blocked: BlockedLookup
+    related: Mapping[str, Mapping[str, Any] | None] = field(default_factory=dict)
+    tables: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    evidence: dict[str, Any] = field(default_factory=dict)
+    causes: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def child(self, data: Any) -> EvalContext:
+        """A context for one list item: same resource and clock, its own bookkeeping."""
+        return EvalContext(self.resource, data, self.now, self.blocked, self.related, self.tables)

@@ -1,0 +1,92 @@
+"""Reading the JSON documents that pass between stages (snapshot, results), validated.
+
+A document that does not match its schema is refused with the file, the line and the field,
+so a truncated upload or a hand-edited snapshot can never be evaluated as if it were whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from runbook_guard.engine.errors import InputError, problem
+from runbook_guard.engine.fileio import canonical_json
+from runbook_guard.engine.loader import load_schema
+from runbook_guard.engine.yamlsafe import dotted, parse_yaml
+
+#: Above this size, finding the line of a schema error (a second, slower parse) is skipped.
+_POSITION_LIMIT = 5_000_000
+
+
+def read_json(path: Path) -> tuple[Any, str]:
+    """Parse a JSON file, naming the line and column of a syntax error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise InputError([problem(str(path), 1, 1, "", f"cannot read: {error.strerror}")]) from None
+    except UnicodeDecodeError:
+        raise InputError([problem(str(path), 1, 1, "", "file is not UTF-8 text")]) from None
+    try:
+        return json.loads(text), text
+    except json.JSONDecodeError as error:
+        raise InputError(
+            [problem(str(path), error.lineno, error.colno, "", f"invalid JSON: {error.msg}")]
+        ) from None
+
+
+def validate_document(document: Any, text: str, path: Path, schema_name: str) -> None:
+    """Validate against a shipped schema; raise the first problems with their positions."""
+    schema = load_schema(schema_name)
+    registry_schema = {**schema}
+    validator = jsonschema.Draft202012Validator(
+        registry_schema, registry=_registry(), format_checker=None
+    )
+    errors = sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.path])[:20]
+    if not errors:
+        return
+    located = None
+    if len(text) <= _POSITION_LIMIT:
+        try:
+            located = parse_yaml(text, str(path))
+        except InputError:
+            located = None
+    problems = []
+    for error in errors:
+        at = tuple(error.absolute_path)
+        message = error.message if len(error.message) < 200 else error.message[:197] + "..."
+        if located is not None:
+            problems.append(located.problem(at, message))
+        else:
+            problems.append(problem(str(path), 1, 1, dotted(at), message))
+    raise InputError(problems)
+
+
+def _registry() -> Any:
+    """Lets results.schema.json refer to definitions in snapshot.schema.json."""
+    from referencing import Registry, Resource
+
+    resources = []
+    for name in ("snapshot", "results", "waivers", "config"):
+        try:
+            schema = load_schema(name)
+        except FileNotFoundError:
+            continue
+        resources.append((schema["$id"], Resource.from_contents(schema)))
+        resources.append((f"{name}.schema.json", Resource.from_contents(schema)))
+    return Registry().with_resources(resources)
+
+
+def digest_of(document: Any) -> str:
+    """sha256 of the canonical JSON form: independent of key order and whitespace."""
+    return "sha256:" + hashlib.sha256(canonical_json(document).encode()).hexdigest()
+
+
+def load_document(path: Path, schema_name: str) -> Any:
+    """Read and validate one stage document."""
+    document, text = read_json(path)
+    validate_document(document, text, path, schema_name)
+    return document

@@ -1,0 +1,275 @@
+"""The engine: compiled rules x snapshot -> results. Pure: no I/O, no clock, no boto3.
+
+Fail closed at every step: a type that was not collected, a listing that was incomplete, a
+named resource that cannot be proven missing, data absent because a call failed: each is an
+``error`` result naming the cause, never a pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from runbook_guard.engine.context import NO_DATA, UNDECIDED, EvalContext
+from runbook_guard.engine.params import substitute
+from runbook_guard.engine.rules import CompiledRule
+from runbook_guard.engine.snapshot import ACCESS_DENIED, Snapshot, blocked_lookup
+
+Result = dict[str, Any]
+STATUS_ORDER = ("fail", "error", "warn", "note", "pass", "waived", "manual")
+
+
+def _ref(resource: Mapping[str, Any]) -> dict[str, str]:
+    return {k: resource[k] for k in ("type", "id", "name", "region", "account")}
+
+
+def _result(
+    rule: CompiledRule,
+    ref: Mapping[str, Any] | None,
+    status: str,
+    message: str,
+    observed: Any = None,
+    evidence: Mapping[str, Any] | None = None,
+) -> Result:
+    return {
+        "rule": rule.id,
+        "resource": ref,
+        "status": status,
+        "observed": observed,
+        "expected": rule.expected,
+        "message": message,
+        "evidence": dict(evidence or {}),
+    }
+
+
+def _error(
+    rule: CompiledRule,
+    ref: Mapping[str, Any] | None,
+    causes: Sequence[str],
+    snapshot: Snapshot | None = None,
+    resource: Mapping[str, Any] | None = None,
+) -> Result:
+    unique = list(dict.fromkeys(causes)) or ["the data needed was not available"]
+    result = _result(rule, ref, "error", "could not be checked: " + "; ".join(unique))
+    result["causes"] = unique
+    if snapshot is not None and resource is not None:
+        denied = sorted(
+            {
+                e["iam_action"]
+                for e in snapshot.errors_for(resource)
+                if e.get("iam_action") and e["code"] in ACCESS_DENIED
+            }
+        )
+        if denied:
+            result["missing_permissions"] = denied
+    return result
+
+
+def _clean(value: Any) -> Any:
+    """Stable JSON for evidence: floats rounded so the same inputs give the same bytes."""
+    if isinstance(value, float):
+        return round(value, 6)
+    if value is NO_DATA:
+        return "no data"
+    return value
+
+
+class Evaluator:
+    """Evaluates rules against one snapshot at one moment."""
+
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        now: datetime,
+        tables: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        self.snapshot = snapshot
+        self.now = now
+        self.tables = tables or {}
+        self._refs: dict[int, dict[str, str]] = {}
+
+    def ref(self, resource: Mapping[str, Any]) -> dict[str, str]:
+        key = id(resource)
+        if key not in self._refs:
+            self._refs[key] = _ref(resource)
+        return self._refs[key]
+
+    def rule(self, rule: CompiledRule) -> list[Result]:
+        """Every result of one rule."""
+        if rule.kind == "manual":
+            return [_result(rule, None, "manual", "needs a person's attestation: " + rule.expected)]
+        if rule.resource_type not in self.snapshot.collected_types:
+            cause = f"{rule.resource_type} was not collected in this snapshot"
+            return [_error(rule, None, [cause])]
+        selected, results = self._select(rule)
+        for resource, bindings in selected:
+            results.append(self._check(rule, resource, bindings))
+        gaps = self.snapshot.incomplete(rule.resource_type)
+        if gaps and rule.names is None:
+            results.append(_error(rule, None, [*gaps, "resources may be missing from the check"]))
+        elif not selected and not results:
+            message = f"no {rule.resource_type} matched the rule's selection; nothing to check"
+            results.append(_result(rule, None, rule.when_none, message))
+        return results
+
+    def _select(
+        self, rule: CompiledRule
+    ) -> tuple[list[tuple[Mapping[str, Any], dict[str, Any]]], list[Result]]:
+        """The resources a rule applies to, and results for named ones that are missing."""
+        chosen: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
+        results: list[Result] = []
+        if rule.names is not None:
+            gaps = self.snapshot.incomplete(rule.resource_type)
+            for name, bindings in rule.names:
+                found = self.snapshot.by_name.get((rule.resource_type, name), [])
+                if found:
+                    chosen.extend((resource, bindings) for resource in found)
+                    continue
+                ref = {
+                    "type": rule.resource_type,
+                    "id": name,
+                    "name": name,
+                    "region": "",
+                    "account": "",
+                }
+                if gaps:
+                    results.append(_error(rule, ref, [*gaps, f"cannot tell whether {name} exists"]))
+                else:
+                    message = f"{rule.resource_type} {name} does not exist"
+                    results.append(_result(rule, ref, "fail", message, observed="missing"))
+        else:
+            chosen = [(r, {}) for r in self.snapshot.by_type.get(rule.resource_type, [])]
+        if rule.name_pattern is not None:
+            chosen = [(r, b) for r, b in chosen if rule.name_pattern.search(r["name"])]
+        if rule.where is None:
+            return chosen, results
+        kept = []
+        for resource, bindings in chosen:
+            ctx = self._context(rule, resource, bindings)
+            verdict = rule.where(ctx)
+            if verdict is UNDECIDED:
+                results.append(
+                    _error(rule, self.ref(resource), ctx.causes, self.snapshot, resource)
+                )
+            elif verdict:
+                kept.append((resource, bindings))
+        return kept, results
+
+    def _context(
+        self, rule: CompiledRule, resource: Mapping[str, Any], bindings: Mapping[str, Any]
+    ) -> EvalContext:
+        related: dict[str, Mapping[str, Any] | None] = {}
+        for alias, (rtype, template) in rule.related.items():
+            name = str(substitute(template, {**rule.parameters, **bindings}))
+            candidates = self.snapshot.by_name.get((rtype, name), [])
+            same = [
+                c
+                for c in candidates
+                if c["account"] == resource["account"] and c["region"] == resource["region"]
+            ]
+            related[alias] = (same or candidates)[0] if (same or candidates) else None
+        errors = self.snapshot.errors_for(resource)
+        return EvalContext(
+            resource, resource["data"], self.now, blocked_lookup(errors), related, self.tables
+        )
+
+    def _check(
+        self, rule: CompiledRule, resource: Mapping[str, Any], bindings: Mapping[str, Any]
+    ) -> Result:
+        ctx = self._context(rule, resource, bindings)
+        ref = self.ref(resource)
+        for alias, target in ctx.related.items():
+            if target is None and self.snapshot.incomplete(rule.related[alias][0]):
+                cause = f"related {alias} not found and its listing was incomplete"
+                return _error(rule, ref, [cause], self.snapshot, resource)
+        status, message = "pass", "as expected"
+        if rule.expect is not None:
+            verdict = rule.expect(ctx)
+            if verdict is UNDECIDED:
+                return _error(rule, ref, ctx.causes, self.snapshot, resource)
+            if not verdict:
+                return self._finish(rule, ref, ctx, "fail", "; ".join(ctx.failures))
+            if rule.warn_unless is not None:
+                verdict = rule.warn_unless(ctx)
+                if verdict is UNDECIDED:
+                    return _error(rule, ref, ctx.causes, self.snapshot, resource)
+                if not verdict:
+                    return self._finish(rule, ref, ctx, "warn", "; ".join(ctx.failures))
+        if rule.value is not None and rule.levels is not None:
+            return self._levels(rule, ref, ctx, resource)
+        return self._finish(rule, ref, ctx, status, message)
+
+    def _levels(
+        self,
+        rule: CompiledRule,
+        ref: Mapping[str, Any],
+        ctx: EvalContext,
+        resource: Mapping[str, Any],
+    ) -> Result:
+        assert rule.value is not None
+        assert rule.levels is not None
+        value = rule.value(ctx)
+        if value is UNDECIDED:
+            return _error(rule, ref, ctx.causes, self.snapshot, resource)
+        if value is NO_DATA:
+            message = "no data: " + ("; ".join(ctx.causes) or "no datapoints in the window")
+            return self._finish(rule, ref, ctx, rule.no_data, message, observed="no data")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            causes = [f"value {value!r} is not a number"]
+            return _error(rule, ref, causes, self.snapshot, resource)
+        status = rule.levels.classify(number)
+        shown = f"{_clean(number)}{_unit_suffix(rule.unit)}"
+        normal, warn, fail = rule.levels.thresholds()
+        message = {
+            "pass": f"{shown} is in the normal range",
+            "note": f"{shown} is above normal ({normal.text if normal else ''}) "
+            "but not past the warning threshold",
+            "warn": f"{shown} is past the warning threshold ({warn.text if warn else ''})",
+            "fail": f"{shown} is past the critical threshold ({fail.text if fail else ''})",
+        }[status]
+        return self._finish(rule, ref, ctx, status, message, observed=_clean(number))
+
+    def _finish(
+        self,
+        rule: CompiledRule,
+        ref: Mapping[str, Any],
+        ctx: EvalContext,
+        status: str,
+        message: str,
+        observed: Any = None,
+    ) -> Result:
+        evidence = {key: _clean(value) for key, value in ctx.evidence.items()}
+        if observed is None and evidence:
+            observed = next(iter(evidence.values())) if len(evidence) == 1 else evidence
+        return _result(rule, ref, status, message, observed, evidence)
+
+
+def _unit_suffix(unit: str) -> str:
+    return unit if unit in ("", "%") or unit.startswith("/") else f" {unit}"
+
+
+def evaluate_rules(
+    rules: Sequence[CompiledRule],
+    snapshot: Snapshot,
+    now: datetime,
+    tables: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[Result]:
+    """All results, sorted by rule, then resource, independent of input order."""
+    evaluator = Evaluator(snapshot, now, tables)
+    results = [result for rule in rules for result in evaluator.rule(rule)]
+    results.sort(key=_result_key)
+    return results
+
+
+def _result_key(result: Result) -> tuple[str, str, str, str, str]:
+    ref = result["resource"] or {}
+    return (
+        result["rule"],
+        ref.get("type", ""),
+        ref.get("account", ""),
+        ref.get("region", ""),
+        ref.get("id", ""),
+    )

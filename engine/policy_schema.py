@@ -1,0 +1,311 @@
+"""Builds ``schemas/policy.schema.json`` from the operator table.
+
+The committed schema is generated, never edited by hand, so the operators an editor
+completes are exactly the operators the engine evaluates; a test fails on drift.
+Regenerate with ``python -m runbook_guard.engine.policy_schema > schemas/policy.schema.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from runbook_guard.engine.operators import OPERATORS, QUANTIFIERS
+
+STATUSES_DECIDED = ["pass", "note", "warn", "fail", "error"]
+SEVERITIES = ["critical", "high", "medium", "low", "info"]
+CADENCES = ["daily", "weekly", "monthly", "quarterly"]
+ID_PATTERN = r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$"
+RESOURCE_TYPE_PATTERN = r"^aws\.[a-z0-9]+\.[a-z0-9_]+$"
+PARAMETER_NAME = r"^[a-z][a-z0-9_]*$"
+
+
+def _text(description: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "string", "description": description, **extra}
+
+
+def _condition() -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "all": {
+            "type": "array",
+            "minItems": 1,
+            "items": {"$ref": "#/$defs/condition"},
+            "description": "every condition holds",
+        },
+        "any": {
+            "type": "array",
+            "minItems": 1,
+            "items": {"$ref": "#/$defs/condition"},
+            "description": "at least one condition holds",
+        },
+        "not": {"$ref": "#/$defs/condition", "description": "the condition does not hold"},
+        "path": _text("JMESPath into the resource's data (the runbook's --query syntax)"),
+        "if_absent": {
+            "description": "the value to use when the path is absent; without it "
+            "an absent path makes the result 'error' (fail closed)"
+        },
+        "message": _text("what the finding says when this condition is not met"),
+    }
+    for op in OPERATORS.values():
+        properties[op.name] = {**op.operand, "description": f"{op.symbol}: {op.description}"}
+    for name, description in QUANTIFIERS.items():
+        properties[name] = {"$ref": "#/$defs/condition", "description": description}
+    return {
+        "type": "object",
+        "description": "all / any / not of conditions, or a path with exactly one operator",
+        "additionalProperties": False,
+        "minProperties": 1,
+        "properties": properties,
+    }
+
+
+def _value() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": "How to compute the number the levels classify; exactly one source.",
+        "additionalProperties": False,
+        "properties": {
+            "path": _text("JMESPath into the resource's data"),
+            "if_absent": {"description": "value to use when the path is absent"},
+            "metric": _text("name of a metric declared in the rule's metrics"),
+            "logs": _text("name of a log query declared in the rule's logs"),
+            "ratio": {
+                "type": "object",
+                "required": ["numerator", "denominator"],
+                "additionalProperties": False,
+                "properties": {
+                    "numerator": {"$ref": "#/$defs/value"},
+                    "denominator": {"$ref": "#/$defs/value"},
+                },
+                "description": "numerator / denominator; a zero denominator is 'no data'",
+            },
+            "days_since": {"$ref": "#/$defs/value", "description": "days from a timestamp to now"},
+            "days_until": {"$ref": "#/$defs/value", "description": "days from now to a timestamp"},
+            "lookup": {
+                "type": "object",
+                "required": ["table", "key", "field"],
+                "additionalProperties": False,
+                "properties": {
+                    "table": _text("name of a data table declared in the pack's data"),
+                    "key": {"$ref": "#/$defs/value"},
+                    "field": _text("the field of the table's entry to use"),
+                },
+                "description": "a field of the reference-data entry for the key; a key not in "
+                "the table is 'no data'",
+            },
+            "const": {"type": ["number", "string"]},
+            "scale": {"type": ["number", "string"], "description": "multiply the value by this"},
+            "unit": _text(
+                "unit of the value; '%' turns a ratio into a percentage; thresholds "
+                "may repeat it ('> 5%', '> 5/5min')"
+            ),
+        },
+    }
+
+
+def _metric() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["namespace", "metric", "stat"],
+        "additionalProperties": False,
+        "properties": {
+            "namespace": _text("CloudWatch namespace, e.g. AWS/Lambda"),
+            "metric": _text("metric name, e.g. Errors"),
+            "stat": _text("Sum, Average, Maximum, Minimum, SampleCount or pNN"),
+            "dimensions": {
+                "type": "object",
+                "additionalProperties": {"type": "string"},
+                "description": "dimension values; {name}, {id}, {region}, {account} are filled "
+                "from each resource",
+            },
+            "window_hours": {"type": ["number", "string"], "description": "how far back to look"},
+            "period_minutes": {
+                "type": ["integer", "string"],
+                "description": "datapoint period; default the whole window",
+            },
+            "reduce": {
+                "enum": ["sum", "max", "min", "avg"],
+                "description": "how datapoints fold into one value; default from stat",
+            },
+        },
+    }
+
+
+def _rule() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["id", "title", "covers", "section", "cadence", "severity"],
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "string", "pattern": ID_PATTERN, "description": "stable rule id"},
+            "title": _text("one line: what must hold", maxLength=200),
+            "description": _text("why the runbook asks for it"),
+            "kind": {"enum": ["check", "manual"], "default": "check"},
+            "covers": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": "string", "pattern": r"^RB-[A-Z]\d{2}$"},
+                "description": "the runbook expectation IDs this rule encodes",
+            },
+            "section": _text("the runbook section the rule comes from"),
+            "cadence": {"enum": CADENCES},
+            "severity": {"enum": SEVERITIES},
+            "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 8},
+            "resource": {"type": "string", "pattern": RESOURCE_TYPE_PATTERN},
+            "select": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "names": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": "names that must exist; a ${list parameter} expands to "
+                        "one name per item",
+                    },
+                    "name_matches": {"type": "string", "format": "regex"},
+                    "where": {"$ref": "#/$defs/condition"},
+                },
+            },
+            "related": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["type", "name"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "type": {"type": "string", "pattern": RESOURCE_TYPE_PATTERN},
+                        "name": _text(
+                            "name template; may use the same ${list parameter} as "
+                            "select.names, bound to the selected resource's item"
+                        ),
+                    },
+                },
+            },
+            "metrics": {"type": "object", "additionalProperties": {"$ref": "#/$defs/metric"}},
+            "logs": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["pattern"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "pattern": _text("CloudWatch Logs filter pattern, e.g. ERROR"),
+                        "window_hours": {"type": ["number", "string"]},
+                    },
+                },
+            },
+            "collect": {"type": "object", "description": "type-specific collection options"},
+            "expect": {"$ref": "#/$defs/condition"},
+            "warn_unless": {"$ref": "#/$defs/condition"},
+            "value": {"$ref": "#/$defs/value"},
+            "levels": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    name: {"type": ["string", "number"]} for name in ("normal", "warn", "fail")
+                },
+            },
+            "no_data": {"enum": STATUSES_DECIDED, "default": "error"},
+            "when_none": {"enum": STATUSES_DECIDED, "default": "note"},
+            "remediation": _text("what to do; the runbook's own command where it has one"),
+            "attestation": _text("for manual rules: what the person attests"),
+            "tests": {"type": "array", "items": {"$ref": "#/$defs/case"}},
+        },
+    }
+
+
+def _case() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["name", "expect"],
+        "additionalProperties": False,
+        "properties": {
+            "name": {"type": "string"},
+            "now": {"type": "string"},
+            "parameters": {"type": "object"},
+            "resources": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "type": {"type": "string"},
+                        "name": {"type": "string"},
+                        "id": {"type": "string"},
+                        "region": {"type": "string"},
+                        "data": {"type": "object"},
+                        "metrics": {"type": "object"},
+                        "logs": {"type": "object"},
+                    },
+                },
+            },
+            "errors": {"type": "array", "items": {"type": "object"}},
+            "expect": {
+                "oneOf": [
+                    {"enum": [*STATUSES_DECIDED, "manual"]},
+                    {"type": "object", "additionalProperties": {"enum": STATUSES_DECIDED}},
+                ],
+                "description": "the status of every result, or resource name -> status",
+            },
+        },
+    }
+
+
+def build_schema() -> dict[str, Any]:
+    """The policy file schema (JSON Schema 2020-12)."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://runbook-guard.dev/schemas/policy.schema.json",
+        "title": "runbook-guard policy file",
+        "description": "A pack header, parameters, reference data and rules. Generated from "
+        "engine/policy_schema.py.",
+        "type": "object",
+        "additionalProperties": False,
+        "minProperties": 1,
+        "properties": {
+            "pack": {
+                "type": "object",
+                "required": ["name", "version"],
+                "additionalProperties": False,
+                "properties": {
+                    "name": {"type": "string", "pattern": ID_PATTERN},
+                    "version": {"type": "string"},
+                    "description": {"type": "string"},
+                },
+            },
+            "parameters": {
+                "type": "object",
+                "propertyNames": {"pattern": PARAMETER_NAME},
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["default"],
+                    "additionalProperties": False,
+                    "properties": {"default": {}, "description": {"type": "string"}},
+                },
+            },
+            "data": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": ["string", "object"],
+                    "description": "a YAML/JSON file beside this one, or the table inline",
+                },
+            },
+            "rules": {"type": "array", "items": {"$ref": "#/$defs/rule"}},
+        },
+        "$defs": {
+            "rule": _rule(),
+            "condition": _condition(),
+            "value": _value(),
+            "metric": _metric(),
+            "case": _case(),
+        },
+    }
+
+
+def render() -> str:
+    return json.dumps(build_schema(), indent=2, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":
+    print(render(), end="")

@@ -1,0 +1,73 @@
+"""Assembles the results document: the contract every reporter reads, and nothing else."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from runbook_guard import __version__
+from runbook_guard.engine.evaluate import evaluate_rules
+from runbook_guard.engine.loader import PolicySet
+from runbook_guard.engine.rules import CompiledRule
+from runbook_guard.engine.snapshot import Snapshot
+from runbook_guard.engine.timeutil import iso
+from runbook_guard.engine.waivers import apply_waivers
+
+STATUSES = ("pass", "note", "warn", "fail", "error", "manual", "waived")
+RESULTS_SCHEMA_VERSION = 1
+
+
+def _summary(results: Sequence[Mapping[str, Any]], rules: Sequence[CompiledRule]) -> dict[str, Any]:
+    by_id = {rule.id: rule for rule in rules}
+    by_status = Counter(r["status"] for r in results)
+    by_severity: dict[str, Counter[str]] = defaultdict(Counter)
+    by_cadence: dict[str, Counter[str]] = defaultdict(Counter)
+    for result in results:
+        rule = by_id[result["rule"]]
+        by_severity[rule.severity][result["status"]] += 1
+        by_cadence[rule.cadence][result["status"]] += 1
+    return {
+        "total": len(results),
+        "by_status": {status: by_status.get(status, 0) for status in STATUSES},
+        "by_severity": {k: dict(sorted(v.items())) for k, v in sorted(by_severity.items())},
+        "by_cadence": {k: dict(sorted(v.items())) for k, v in sorted(by_cadence.items())},
+    }
+
+
+def build_results(
+    policy_set: PolicySet,
+    rules: Sequence[CompiledRule],
+    snapshot: Snapshot,
+    parameters: Mapping[str, Any],
+    now: datetime,
+    waivers: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    """Evaluate and wrap the results with everything a reader needs to trust them."""
+    results = evaluate_rules(rules, snapshot, now, policy_set.tables)
+    register = apply_waivers(results, waivers, now)
+    metadata = snapshot.metadata
+    packs = sorted(
+        ({k: str(v) for k, v in pack.items()} for pack in policy_set.packs),
+        key=lambda p: (p["name"], p["version"]),
+    )
+    return {
+        "schema_version": RESULTS_SCHEMA_VERSION,
+        "tool": {"name": "runbook-guard", "version": __version__},
+        "evaluated_at": iso(now),
+        "scope": {
+            "accounts": sorted(metadata["accounts"]),
+            "regions": sorted(metadata["regions"]),
+            "collected_at": metadata["started_at"],
+            "collection_finished_at": metadata["finished_at"],
+            "snapshot_digest": snapshot.digest,
+            "collector_version": metadata["tool_version"],
+        },
+        "policies": {"packs": packs, "digest": policy_set.digest, "parameters": dict(parameters)},
+        "rules": [rule.metadata() for rule in rules],
+        "results": results,
+        "summary": _summary(results, rules),
+        "waivers": register,
+        "collection_errors": list(snapshot.errors),
+    }

@@ -1,0 +1,171 @@
+"""Safe YAML loading that remembers where every value came from.
+
+PyYAML's SafeLoader already refuses ``!!python/object`` tags, but it forgets positions and
+silently keeps the last of two duplicate keys. Policies, waivers and config files are read
+here instead, so that every later problem can name ``file:line:column`` and nothing a user
+wrote is lost without a word.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from runbook_guard.engine.errors import InputError, problem
+
+#: Policy files are hand-written text; anything this large is a mistake or an attack.
+MAX_BYTES = 1_000_000
+#: Bounds alias expansion ("billion laughs"): a real policy has a few thousand nodes.
+MAX_NODES = 200_000
+
+JsonPath = tuple[str | int, ...]
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",
+}
+
+
+@dataclass
+class Located:
+    """A parsed document plus the line and column (1-based) of every value in it."""
+
+    path: str
+    data: Any
+    positions: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
+
+    def where(self, at: JsonPath) -> tuple[int, int]:
+        """Position of the value at ``at``, or of its nearest ancestor that has one."""
+        at = tuple(at)
+        while at:
+            if at in self.positions:
+                return self.positions[at]
+            at = at[:-1]
+        return self.positions.get((), (1, 1))
+
+    def problem(self, at: JsonPath, message: str) -> str:
+        """A problem line for the value at ``at``, with a dotted field name."""
+        line, column = self.where(at)
+        return problem(self.path, line, column, dotted(at), message)
+
+
+def dotted(at: JsonPath) -> str:
+    """``("rules", 0, "expect")`` -> ``rules[0].expect``: how users name a field."""
+    text = ""
+    for part in at:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+class _Builder:
+    """Turns a composed node tree into plain Python, checking tags, keys and size."""
+
+    def __init__(self, located: Located) -> None:
+        self.located = located
+        self.nodes = 0
+        self.constructor = yaml.SafeLoader(stream="")
+
+    def fail(self, node: yaml.Node, at: JsonPath, message: str) -> InputError:
+        mark = node.start_mark
+        return InputError(
+            [problem(self.located.path, mark.line + 1, mark.column + 1, dotted(at), message)]
+        )
+
+    def build(self, node: yaml.Node, at: JsonPath) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            message = f"document expands to more than {MAX_NODES} values (alias expansion?)"
+            raise self.fail(node, at[:1], message)
+        self.located.positions.setdefault(
+            at, (node.start_mark.line + 1, node.start_mark.column + 1)
+        )
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, at)
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != "tag:yaml.org,2002:seq":
+                raise self.fail(node, at, f"tag {node.tag!r} is not allowed")
+            return [self.build(child, (*at, i)) for i, child in enumerate(node.value)]
+        if node.tag not in _SCALAR_TAGS:
+            raise self.fail(node, at, f"tag {node.tag!r} is not allowed")
+        value = self.constructor.construct_object(node, deep=True)
+        # Dates stay text: every stage compares ISO strings, and JSON has no date type.
+        return value.isoformat() if hasattr(value, "isoformat") else value
+
+    def _mapping(self, node: yaml.MappingNode, at: JsonPath) -> dict[str, Any]:
+        if node.tag != "tag:yaml.org,2002:map":
+            raise self.fail(node, at, f"tag {node.tag!r} is not allowed")
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise self.fail(key_node, at, "merge keys (<<) are not supported")
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise self.fail(key_node, at, "mapping keys must be plain strings")
+            key = str(key_node.value)
+            if key in result:
+                raise self.fail(key_node, (*at, key), "duplicate key")
+            child_at = (*at, key)
+            self.located.positions[child_at] = (
+                key_node.start_mark.line + 1,
+                key_node.start_mark.column + 1,
+            )
+            result[key] = self.build(value_node, child_at)
+        return result
+
+
+def read_text(path: Path, label: str | None = None) -> str:
+    """Read a UTF-8 text file of bounded size, turning every failure into an InputError."""
+    name = label or str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise InputError(
+                [problem(name, 1, 1, "", f"file is {size} bytes; the limit is {MAX_BYTES}")]
+            )
+        raw = path.read_bytes()
+    except OSError as error:
+        raise InputError([problem(name, 1, 1, "", f"cannot read file: {error.strerror}")]) from None
+    if b"\x00" in raw:
+        raise InputError([problem(name, 1, 1, "", "binary file (contains NUL bytes), not YAML")])
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise InputError([problem(name, line, 1, "", "file is not UTF-8 text")]) from None
+
+
+def load_yaml(path: Path, label: str | None = None) -> Located:
+    """Parse one YAML document from a file into plain data with positions."""
+    name = label or str(path)
+    return parse_yaml(read_text(path, name), name)
+
+
+def parse_yaml(text: str, name: str) -> Located:
+    """Parse one YAML document from text into plain data with positions."""
+    located = Located(name, None)
+    try:
+        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else 1
+        column = mark.column + 1 if mark else 1
+        reason = (error.problem or error.context or "invalid YAML").strip()
+        raise InputError(
+            [problem(name, line, column, "", f"YAML syntax error: {reason}")]
+        ) from None
+    except yaml.YAMLError as error:
+        raise InputError([problem(name, 1, 1, "", f"YAML error: {error}")]) from None
+    if not nodes:
+        raise InputError([problem(name, 1, 1, "", "empty document")])
+    if len(nodes) > 1:
+        mark = nodes[1].start_mark
+        raise InputError(
+            [problem(name, mark.line + 1, 1, "", "more than one YAML document in the file")]
+        )
+    located.data = _Builder(located).build(nodes[0], ())
+    return located

@@ -1,0 +1,404 @@
+"""Statuses, the note band, derived values and every fail-closed path of the engine."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from runbook_guard.engine.fileio import canonical_json
+from runbook_guard.engine.results import build_results
+from runbook_guard.engine.snapshot import Snapshot
+from runbook_guard.engine.waivers import apply_waivers
+from tests.engine.builders import (
+    ACCOUNT,
+    NOW,
+    REGION,
+    compile_text,
+    resource,
+    run,
+    snapshot_doc,
+    statuses,
+)
+
+HEADER = """
+parameters:
+  prefix: {default: agenticai}
+  queues: {default: [pm, dev]}
+rules:
+"""
+
+DEPTH = (
+    HEADER
+    + """
+  - id: sqs.depth
+    title: queue depth
+    covers: [RB-D06]
+    section: Daily
+    cadence: daily
+    severity: medium
+    resource: aws.sqs.queue
+    select: {names: ["${prefix}-${queues}-queue"]}
+    value: {path: Attributes.ApproximateNumberOfMessages, unit: messages}
+    levels: {normal: "< 100", warn: "> 500", fail: "> 1000"}
+"""
+)
+
+
+def queues(*depths: object) -> list[dict[str, object]]:
+    return [
+        resource(
+            "aws.sqs.queue",
+            f"agenticai-{name}-queue",
+            {"Attributes": {"ApproximateNumberOfMessages": d}},
+        )
+        for name, d in zip(["pm", "dev"], depths, strict=False)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("depth", "expected"),
+    [
+        (0, "pass"),
+        (99, "pass"),
+        (100, "note"),
+        (300, "note"),
+        (500, "note"),
+        (501, "warn"),
+        (1000, "warn"),
+        (1001, "fail"),
+        ("300", "note"),
+    ],
+)
+def test_three_levels_and_the_note_band(tmp_path: Path, depth: object, expected: str) -> None:
+    results = run(tmp_path, DEPTH, snapshot_doc(queues(depth, 0)))
+    assert statuses(results)["agenticai-pm-queue"] == expected
+    assert results[1]["observed"] == float(depth)  # type: ignore[arg-type]
+    assert results[1]["expected"] == "normal < 100, warn > 500, fail > 1000"
+
+
+def test_a_named_resource_that_does_not_exist_fails(tmp_path: Path) -> None:
+    results = run(tmp_path, DEPTH, snapshot_doc(queues(0), types=["aws.sqs.queue"]))
+    assert statuses(results) == {"agenticai-pm-queue": "pass", "agenticai-dev-queue": "fail"}
+    missing = next(r for r in results if r["status"] == "fail")
+    assert "does not exist" in missing["message"]
+
+
+def test_parameters_can_be_overridden(tmp_path: Path) -> None:
+    results = run(tmp_path, DEPTH, snapshot_doc(queues(0)), queues=["pm"], prefix="agenticai")
+    assert statuses(results) == {"agenticai-pm-queue": "pass"}
+
+
+RATIO = (
+    HEADER
+    + """
+  - id: lambda.rate
+    title: error rate
+    covers: [RB-T02]
+    section: Monitoring
+    cadence: daily
+    severity: high
+    resource: aws.lambda.function
+    metrics:
+      errors: {namespace: AWS/Lambda, metric: Errors, stat: Sum, dimensions: {FunctionName: "{name}"}}
+      calls: {namespace: AWS/Lambda, metric: Invocations, stat: Sum, dimensions: {FunctionName: "{name}"}}
+    value:
+      ratio: {numerator: {metric: errors}, denominator: {metric: calls}}
+      unit: "%"
+    levels: {normal: "< 0.5%", warn: "> 2%", fail: "> 5%"}
+    no_data: NO_DATA
+"""
+)
+ERRORS_KEY = "AWS/Lambda/Errors:Sum:FunctionName={name}:86400s/86400s:sum"
+CALLS_KEY = "AWS/Lambda/Invocations:Sum:FunctionName={name}:86400s/86400s:sum"
+
+
+def function(name: str, errors: float | None, calls: float | None) -> dict[str, object]:
+    return resource("aws.lambda.function", name, {}, metrics={ERRORS_KEY: errors, CALLS_KEY: calls})
+
+
+def test_ratio_levels(tmp_path: Path) -> None:
+    doc = snapshot_doc(
+        [
+            function("a", 1, 1000),
+            function("b", 10, 1000),
+            function("c", 30, 1000),
+            function("d", 60, 1000),
+        ]
+    )
+    results = run(tmp_path, RATIO.replace("NO_DATA", "note"), doc)
+    assert statuses(results) == {"a": "pass", "b": "note", "c": "warn", "d": "fail"}
+    assert results[3]["observed"] == 6.0
+    assert results[3]["evidence"] == {"metric.errors": 60, "metric.calls": 1000}
+
+
+@pytest.mark.parametrize("no_data", ["note", "pass", "warn", "error"])
+def test_zero_denominator_is_no_data_never_a_crash(tmp_path: Path, no_data: str) -> None:
+    doc = snapshot_doc([function("idle", 0, 0), function("silent", None, None)])
+    results = run(tmp_path, RATIO.replace("NO_DATA", no_data), doc)
+    assert statuses(results) == {"idle": no_data, "silent": no_data}
+    assert all(r["observed"] == "no data" for r in results)
+    assert "no data" in results[0]["message"]
+
+
+def test_no_data_defaults_to_error(tmp_path: Path) -> None:
+    text = (RATIO.replace("NO_DATA", "note")).replace("    no_data: note\n", "")
+    assert statuses(run(tmp_path, text, snapshot_doc([function("idle", 0, 0)]))) == {
+        "idle": "error"
+    }
+
+
+AGE = (
+    HEADER
+    + """
+  - id: ssm.rotation
+    title: rotated
+    covers: [RB-S01]
+    section: Security
+    cadence: monthly
+    severity: medium
+    resource: aws.ssm.parameter
+    value: {days_since: {path: LastModifiedDate}, unit: days}
+    levels: {warn: "> 90", fail: "> 365"}
+"""
+)
+
+
+def test_age_in_days_against_the_injected_now(tmp_path: Path) -> None:
+    doc = snapshot_doc(
+        [
+            resource("aws.ssm.parameter", "fresh", {"LastModifiedDate": "2026-11-01T00:00:00Z"}),
+            resource("aws.ssm.parameter", "stale", {"LastModifiedDate": "2026-06-01T00:00:00Z"}),
+            resource("aws.ssm.parameter", "ancient", {"LastModifiedDate": 1577836800}),
+        ]
+    )
+    assert statuses(run(tmp_path, AGE, doc)) == {
+        "fresh": "pass",
+        "stale": "warn",
+        "ancient": "fail",
+    }
+
+
+# ---- fail closed -------------------------------------------------------------------------
+
+PITR = (
+    HEADER
+    + """
+  - id: pitr
+    title: pitr
+    covers: [RB-B01]
+    section: Backup
+    cadence: daily
+    severity: high
+    resource: aws.dynamodb.table
+    select: {names: [agenticai-data]}
+    expect: {path: ContinuousBackupsDescription.PointInTimeRecoveryDescription.PointInTimeRecoveryStatus, equals: ENABLED}
+  - id: billing
+    title: billing
+    covers: [RB-I02]
+    section: Incident
+    cadence: daily
+    severity: high
+    resource: aws.dynamodb.table
+    select: {names: [agenticai-data]}
+    expect: {path: BillingModeSummary.BillingMode, equals: PAY_PER_REQUEST}
+"""
+)
+TABLE_ARN = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/agenticai-data"
+DENIED = {
+    "service": "dynamodb",
+    "operation": "DescribeContinuousBackups",
+    "region": REGION,
+    "resource": TABLE_ARN,
+    "resource_type": "aws.dynamodb.table",
+    "data_keys": ["ContinuousBackupsDescription"],
+    "iam_action": "dynamodb:DescribeContinuousBackups",
+    "code": "AccessDeniedException",
+    "message": "User is not authorized",
+}
+
+
+def test_access_denied_makes_only_the_rules_needing_that_call_error(tmp_path: Path) -> None:
+    table = resource(
+        "aws.dynamodb.table",
+        "agenticai-data",
+        {"BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"}},
+        id=TABLE_ARN,
+    )
+    results = run(tmp_path, PITR, snapshot_doc([table], errors=[DENIED]))
+    by_rule = {r["rule"]: r for r in results}
+    assert by_rule["pitr"]["status"] == "error"
+    assert by_rule["pitr"]["missing_permissions"] == ["dynamodb:DescribeContinuousBackups"]
+    assert "grant dynamodb:DescribeContinuousBackups" in by_rule["pitr"]["message"]
+    assert by_rule["billing"]["status"] == "pass"
+
+
+def test_an_error_without_data_keys_blocks_every_absent_path(tmp_path: Path) -> None:
+    table = resource("aws.dynamodb.table", "agenticai-data", {}, id=TABLE_ARN)
+    error = {k: v for k, v in DENIED.items() if k != "data_keys"}
+    results = run(tmp_path, PITR, snapshot_doc([table], errors=[error]))
+    assert {r["status"] for r in results} == {"error"}
+
+
+def test_a_type_that_was_not_collected_is_an_error(tmp_path: Path) -> None:
+    results = run(tmp_path, PITR, snapshot_doc([resource("aws.sqs.queue", "q")]))
+    assert [(r["rule"], r["status"], r["resource"]) for r in results] == [
+        ("billing", "error", None),
+        ("pitr", "error", None),
+    ]
+    assert "not collected" in results[0]["message"]
+
+
+def test_an_incomplete_listing_cannot_prove_a_resource_missing(tmp_path: Path) -> None:
+    coverage = [
+        {"type": "aws.dynamodb.table", "account": ACCOUNT, "region": REGION, "complete": False}
+    ]
+    listing_error = {
+        "service": "dynamodb",
+        "operation": "ListTables",
+        "region": REGION,
+        "resource_type": "aws.dynamodb.table",
+        "iam_action": "dynamodb:ListTables",
+        "code": "ThrottlingException",
+        "message": "Rate exceeded",
+    }
+    results = run(tmp_path, PITR, snapshot_doc([], errors=[listing_error], coverage=coverage))
+    assert {r["status"] for r in results} == {"error"}
+    assert "ThrottlingException" in results[0]["message"]
+
+
+def test_an_incomplete_listing_adds_an_error_to_pattern_rules(tmp_path: Path) -> None:
+    coverage = [
+        {"type": "aws.sqs.queue", "account": ACCOUNT, "region": REGION, "complete": True},
+        {"type": "aws.sqs.queue", "account": ACCOUNT, "region": "eu-west-1", "complete": False},
+    ]
+    text = DEPTH.replace(
+        'select: {names: ["${prefix}-${queues}-queue"]}', 'select: {name_matches: "-queue$"}'
+    )
+    results = run(tmp_path, text, snapshot_doc(queues(0, 0), coverage=coverage))
+    assert sorted(r["status"] for r in results) == ["error", "pass", "pass"]
+
+
+def test_where_that_cannot_be_decided_is_an_error_not_a_skip(tmp_path: Path) -> None:
+    text = DEPTH.replace(
+        'select: {names: ["${prefix}-${queues}-queue"]}',
+        "select: {where: {path: Kind, equals: work}}",
+    )
+    results = run(tmp_path, text, snapshot_doc(queues(0)))
+    assert statuses(results) == {"agenticai-pm-queue": "error"}
+
+
+def test_metric_missing_with_a_cloudwatch_error_names_it(tmp_path: Path) -> None:
+    fn = resource("aws.lambda.function", "f", {})
+    error = {
+        "service": "cloudwatch",
+        "operation": "GetMetricData",
+        "region": REGION,
+        "resource_type": "aws.lambda.function",
+        "data_keys": ["metrics"],
+        "iam_action": "cloudwatch:GetMetricData",
+        "code": "AccessDenied",
+        "message": "no",
+    }
+    results = run(tmp_path, RATIO.replace("NO_DATA", "note"), snapshot_doc([fn], errors=[error]))
+    assert results[0]["status"] == "error"
+    assert results[0]["missing_permissions"] == ["cloudwatch:GetMetricData"]
+
+
+def test_zero_matching_resources_use_when_none(tmp_path: Path) -> None:
+    text = DEPTH.replace(
+        'select: {names: ["${prefix}-${queues}-queue"]}', 'select: {name_matches: "^nothing"}'
+    )
+    results = run(tmp_path, text, snapshot_doc(queues(0)))
+    assert [(r["status"], r["resource"]) for r in results] == [("note", None)]
+
+
+def test_manual_rules_are_attestation_items(tmp_path: Path) -> None:
+    text = (
+        HEADER
+        + """
+  - id: restore.tested
+    kind: manual
+    title: restore tested
+    covers: [RB-M07]
+    section: Monthly
+    cadence: monthly
+    severity: medium
+    attestation: Restore the table and record the result.
+"""
+    )
+    results = run(tmp_path, text, snapshot_doc([]))
+    assert [(r["status"], r["expected"]) for r in results] == [
+        ("manual", "Restore the table and record the result.")
+    ]
+
+
+# ---- waivers and determinism --------------------------------------------------------------
+
+
+def test_waivers_keep_the_original_status_and_expire(tmp_path: Path) -> None:
+    results = run(tmp_path, DEPTH, snapshot_doc(queues(2000, 700)))
+    waivers = [
+        {
+            "id": "W1",
+            "rule": "sqs.depth",
+            "resource": "*-pm-*",
+            "owner": "ops",
+            "reason": "migration",
+            "expires": "2026-12-31",
+        },
+        {
+            "id": "W2",
+            "rule": "sqs.depth",
+            "resource": "agenticai-dev-queue",
+            "owner": "ops",
+            "reason": "old",
+            "expires": "2026-11-01",
+        },
+    ]
+    register = apply_waivers(results, waivers, NOW)
+    assert statuses(results) == {"agenticai-pm-queue": "waived", "agenticai-dev-queue": "warn"}
+    waived = next(r for r in results if r["status"] == "waived")
+    assert (waived["original_status"], waived["waiver"]) == ("fail", "W1")
+    assert [(w["id"], w["status"], w["days_left"]) for w in register] == [
+        ("W1", "active", 34),
+        ("W2", "expired", -26),
+    ]
+
+
+def test_errors_cannot_be_waived(tmp_path: Path) -> None:
+    results = run(tmp_path, PITR, snapshot_doc([resource("aws.sqs.queue", "q")]))
+    register = apply_waivers(
+        results,
+        [
+            {
+                "id": "W",
+                "rule": "pitr",
+                "resource": "*",
+                "owner": "o",
+                "reason": "r",
+                "expires": "2027-01-01",
+            }
+        ],
+        NOW,
+    )
+    assert {r["status"] for r in results} == {"error"}
+    assert register[0]["status"] == "unused"
+
+
+def test_results_are_byte_identical_across_runs_and_input_orderings(tmp_path: Path) -> None:
+    text = DEPTH + (RATIO.replace("NO_DATA", "note")).split("rules:\n", 1)[1]
+    items = [*queues(300, 2000), function("f1", 3, 100), function("f2", 0, 0)]
+    policy_set, rules = compile_text(tmp_path, text)
+    outputs = set()
+    for seed in range(5):
+        shuffled = json.loads(json.dumps(items))
+        random.Random(seed).shuffle(shuffled)
+        doc = snapshot_doc(
+            shuffled, errors=[DENIED, {**DENIED, "resource": "arn:x"}][:: 1 if seed % 2 else -1]
+        )
+        results = build_results(policy_set, rules, Snapshot(doc), policy_set.defaults(), NOW)
+        outputs.add(canonical_json(results))
+    assert len(outputs) == 1
