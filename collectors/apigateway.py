@@ -1,0 +1,39 @@
+"""API Gateway REST APIs and their stages (the runbook's ``prod`` stage, tracing, logging).
+
+The management API is authorised per HTTP verb and path, so the IAM statement is ``GET`` on
+the two paths read here, not ``apigateway:*``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from runbook_guard.collectors.calls import Call
+from runbook_guard.collectors.registry import OperationSet, register
+from runbook_guard.engine.plan import TypeRequest
+
+REST_API = "aws.apigateway.rest_api"
+API = OperationSet(
+    "apigateway.rest_apis",
+    "apigateway",
+    ("GetRestApis", "GetStages"),
+    iam_actions={"GetRestApis": "apigateway:GET", "GetStages": "apigateway:GET"},
+    iam_resources=("arn:aws:apigateway:*::/restapis", "arn:aws:apigateway:*::/restapis/*/stages"),
+)
+
+
+@register(API, REST_API)
+def collect_rest_apis(call: Call, requests: Mapping[str, TypeRequest]) -> list[dict[str, Any]]:
+    apis = call.items("GetRestApis", "items", listing=True)
+    if apis is None:
+        return []
+    resources = []
+    for api in apis:
+        arn = f"arn:aws:apigateway:{call.region}::/restapis/{api['id']}"
+        data = dict(api)
+        stages = call.request("GetStages", restApiId=api["id"], resource=arn, data_keys=["Stages"])
+        if stages is not None:
+            data["Stages"] = stages.get("item") or []
+        resources.append(call.resource(REST_API, arn, str(api["name"]), data))
+    return resources

@@ -1,0 +1,323 @@
+"""One mechanism for every AWS call the collectors make: declared, paginated, errors as data.
+
+A failed call never raises out of a collector. It becomes a snapshot error naming the IAM
+action, the resource and the ``data`` keys it would have filled, so the engine can turn
+exactly the rules that needed those keys into ``error`` (fail closed) and leave the rest be.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from botocore import xform_name
+from botocore.client import BaseClient
+from botocore.exceptions import BotoCoreError, ClientError
+
+from runbook_guard.collectors.registry import OperationSet
+
+GLOBAL_REGION = "global"
+
+
+class UndeclaredOperation(RuntimeError):
+    """A collector tried an operation its OperationSet does not declare: a programming error."""
+
+
+class Problem(Exception):
+    """A call that answered, but not with what was needed (a partial metric, a bad body)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+#: Which resource types and data keys a failed call leaves undecided; a batched call
+#: (GetMetricData across types) names several.
+Attribution = Sequence[tuple[str, Sequence[str]]]
+
+
+def jsonable(value: Any) -> Any:
+    """Turn a botocore response into plain JSON: UTC ISO timestamps, no ResponseMetadata."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items() if k != "ResponseMetadata"}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    return value
+
+
+def envelope(
+    resource_type: str, rid: str, name: str, account: str, region: str, data: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A resource as the snapshot schema wants it, with ``data`` already JSON-safe."""
+    return {
+        "type": resource_type,
+        "id": rid,
+        "name": name,
+        "account": account,
+        "region": region,
+        "data": jsonable(data),
+    }
+
+
+def error_code(exc: BaseException) -> tuple[str, str]:
+    """(code, message) for anything a call can raise.
+
+    Covers AWS errors, botocore's own (timeouts, endpoints, credentials), moto's in-process
+    ``NotImplementedError`` and its server-mode HTTP 500 (a ClientError with code ``"500"``).
+    """
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        code = str(
+            err.get("Code") or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        )
+        return code, str(err.get("Message") or exc)
+    if isinstance(exc, Problem):
+        return exc.code, str(exc)
+    if isinstance(exc, NotImplementedError):
+        return "NotImplemented", str(exc) or "operation not implemented by the endpoint"
+    if isinstance(exc, BotoCoreError):
+        return type(exc).__name__, str(exc)
+    return "UnexpectedShape", f"{type(exc).__name__}: {exc}"
+
+
+class Journal:
+    """Thread-safe record of a collection: errors, per-listing completeness and call count."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.errors: list[dict[str, Any]] = []
+        self.coverage: dict[tuple[str, str, str], bool] = {}
+        self.api_calls = 0
+
+    def count_call(self, **_: Any) -> None:
+        """botocore ``before-call`` handler: one logical API call (retries not counted twice)."""
+        with self._lock:
+            self.api_calls += 1
+
+    def add_error(self, error: dict[str, Any]) -> None:
+        with self._lock:
+            self.errors.append(error)
+
+    def listed(self, resource_type: str, account: str, region: str, complete: bool) -> None:
+        """Mark a listing; once incomplete, a later success for the same key cannot undo it."""
+        key = (resource_type, account, region)
+        with self._lock:
+            self.coverage[key] = self.coverage.get(key, True) and complete
+
+
+class Call:
+    """The calls of one collector in one (account, region), bound to a client."""
+
+    def __init__(
+        self,
+        api: OperationSet,
+        client: BaseClient,
+        journal: Journal,
+        account: str,
+        region: str,
+        resource_type: str,
+        options: Mapping[str, Any] | None = None,
+        now: datetime | None = None,
+        page_size: int | None = None,
+    ) -> None:
+        self.api = api
+        self.client = client
+        self.journal = journal
+        self.account = account
+        self.region = region
+        #: The type errors are attributed to unless a call names another.
+        self.resource_type = resource_type
+        self.options: Mapping[str, Any] = options or {}
+        #: The collection's one "now", so every window in a snapshot ends at the same moment.
+        self.now = now or datetime.now(timezone.utc)
+        #: Overrides every paginator's page size (tests use it to force many pages).
+        self.page_size = page_size
+        self.last_operation = api.operations[0] if api.operations else "?"
+
+    def _method(self, operation: str) -> str:
+        if operation not in self.api.operations:
+            raise UndeclaredOperation(f"{self.api.owner} does not declare {operation}")
+        self.last_operation = operation
+        return str(xform_name(operation))
+
+    def record(
+        self,
+        operation: str,
+        exc: BaseException,
+        *,
+        resource: str | None = None,
+        resource_type: str | None = None,
+        data_keys: Iterable[str] = (),
+        attribution: Attribution | None = None,
+    ) -> None:
+        """Turn a failure into snapshot errors, one per resource type it leaves undecided.
+
+        Public so that collectors can report answers of the wrong shape the same way.
+        """
+        code, message = error_code(exc)
+        for rtype, keys in attribution or [(resource_type or self.resource_type, list(data_keys))]:
+            error: dict[str, Any] = {
+                "service": self.api.service,
+                "operation": operation,
+                "region": self.region,
+                "account": self.account,
+                "resource_type": rtype,
+                "iam_action": self.api.iam_action(operation),
+                "code": code,
+                "message": message[:1000],
+            }
+            if resource:
+                error["resource"] = resource
+            if keys:
+                error["data_keys"] = sorted(set(keys))
+            self.journal.add_error(error)
+
+    def request(
+        self,
+        operation: str,
+        *,
+        resource: str | None = None,
+        resource_type: str | None = None,
+        data_keys: Iterable[str] = (),
+        not_configured: Iterable[str] = (),
+        **params: Any,
+    ) -> dict[str, Any] | None:
+        """One call; ``None`` when it failed (and the error is recorded).
+
+        An error code in ``not_configured`` is AWS's way of saying "this setting is off"
+        (S3 lifecycle, replication, encryption): it returns ``{}`` so the caller stores null.
+        """
+        method = self._method(operation)
+        try:
+            response: dict[str, Any] = getattr(self.client, method)(**params)
+        except Exception as exc:
+            if isinstance(exc, ClientError) and error_code(exc)[0] in set(not_configured):
+                return {}
+            self.record(
+                operation,
+                exc,
+                resource=resource,
+                resource_type=resource_type,
+                data_keys=data_keys,
+            )
+            return None
+        return response
+
+    def pages(
+        self,
+        operation: str,
+        *,
+        resource: str | None = None,
+        resource_type: str | None = None,
+        data_keys: Iterable[str] = (),
+        listing: bool = False,
+        attribution: Attribution | None = None,
+        page_size: int | None = None,
+        **params: Any,
+    ) -> list[dict[str, Any]] | None:
+        """Every page of a call, through botocore's paginator where the service has one.
+
+        ``listing=True`` means this call enumerates the resource type: its failure marks the
+        type incomplete for this (account, region), so "no table found" cannot pass a rule.
+        """
+        method = self._method(operation)
+        pages: list[dict[str, Any]] = []
+        try:
+            if self.client.can_paginate(method):
+                paginator = self.client.get_paginator(method)
+                size = self.page_size or page_size
+                # botocore rejects PageSize where the operation has no limit parameter.
+                sized = size and getattr(paginator, "_limit_key", None)
+                config = {"PaginationConfig": {"PageSize": size}} if sized else {}
+                for page in paginator.paginate(**params, **config):
+                    pages.append(page)
+            else:
+                pages.extend(self._token_loop(method, params))
+        except Exception as exc:
+            self.record(
+                operation,
+                exc,
+                resource=resource,
+                resource_type=resource_type,
+                data_keys=data_keys,
+                attribution=attribution,
+            )
+            if listing:
+                self.journal.listed(
+                    resource_type or self.resource_type, self.account, self.region, False
+                )
+            return None
+        return pages
+
+    def _token_loop(self, method: str, params: dict[str, Any]) -> Iterable[dict[str, Any]]:
+        """NextToken loop for the few list calls botocore ships no paginator for."""
+        token: str | None = None
+        while True:
+            page: dict[str, Any] = getattr(self.client, method)(
+                **params, **({"NextToken": token} if token else {})
+            )
+            yield page
+            token = page.get("NextToken")
+            if not token:
+                return
+
+    def items(
+        self,
+        operation: str,
+        key: str,
+        *,
+        resource: str | None = None,
+        resource_type: str | None = None,
+        data_keys: Iterable[str] = (),
+        listing: bool = False,
+        page_size: int | None = None,
+        **params: Any,
+    ) -> list[Any] | None:
+        """The concatenated ``key`` list of every page; ``None`` when the call failed."""
+        pages = self.pages(
+            operation,
+            resource=resource,
+            resource_type=resource_type,
+            data_keys=data_keys,
+            listing=listing,
+            page_size=page_size,
+            **params,
+        )
+        if pages is None:
+            return None
+        return [item for page in pages for item in page.get(key) or []]
+
+    def resource(
+        self, resource_type: str, rid: str, name: str, data: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """An envelope in this call's account and region (``global`` for global services)."""
+        return envelope(resource_type, rid, name, self.account, self.region, data)
+
+    def incomplete(self, resource_type: str) -> None:
+        """Some resources of this type may be missing from this (account, region)."""
+        self.journal.listed(resource_type, self.account, self.region, False)
+
+    def option(self, name: str, default: Any) -> Any:
+        """The widest value the rules asked for: options hold the sorted union of every rule's."""
+        values = self.options.get(name)
+        if not values:
+            return default
+        return values[-1]
+
+    def option_list(self, name: str) -> list[Any]:
+        """Every value of a list-valued option (e.g. all event names any rule asked for)."""
+        return list(self.options.get(name) or [])

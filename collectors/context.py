@@ -1,0 +1,170 @@
+"""Where and as whom to collect: sessions per account, clients per (account, service, region).
+
+boto3's own credential chain and ``AWS_ENDPOINT_URL`` handling are left intact: the context
+only adds a profile, assumed roles, a retry policy and one event hook that counts calls.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import boto3
+from botocore.client import BaseClient
+from botocore.config import Config
+
+from runbook_guard.collectors.calls import GLOBAL_REGION, Call, Journal
+from runbook_guard.collectors.registry import OperationSet, declare
+
+#: Global services answer in us-east-1 (IAM, Budgets); S3 listing works from any region.
+GLOBAL_CLIENT_REGION = "us-east-1"
+DEFAULT_REGION = "us-east-1"
+
+IDENTITY_API = declare(OperationSet("sts.identity", "sts", ("GetCallerIdentity",)))
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a collection covers and how patient it is.
+
+    ``session_factory`` and ``client_hook`` exist for tests (a botocore event handler or a
+    Stubber on the real client); production leaves them unset.
+    """
+
+    profile: str | None = None
+    regions: Sequence[str] = ()
+    role_arns: Sequence[str] = ()
+    #: botocore standard retry mode: attempts in total, including the first.
+    max_attempts: int = 5
+    connect_timeout: float = 5.0
+    read_timeout: float = 20.0
+    max_workers: int = 8
+    #: Force every paginator's page size (tests: prove pages past the first are followed).
+    page_size: int | None = None
+    quiet: bool = False
+    now: datetime | None = None
+    session_factory: Callable[[str | None], boto3.Session] | None = None
+    client_hook: Callable[[str, str, BaseClient], None] | None = None
+    extra_config: dict[str, Any] = field(default_factory=dict)
+
+    def moment(self) -> datetime:
+        return self.now or datetime.now(timezone.utc)
+
+
+@dataclass
+class Account:
+    """One account's session; ``id`` is ``None`` when its identity could not be established."""
+
+    session: boto3.Session
+    id: str | None
+    label: str
+
+    @property
+    def fallback_id(self) -> str:
+        """What to call an account whose identity failed: the role ARN's account, if any."""
+        return _arn_account(self.label) or "unknown"
+
+
+class Context:
+    """Sessions and clients for one collection, shared by every worker thread.
+
+    Creating clients is not thread-safe in boto3, using them is; hence the lock around the
+    cache and nowhere else.
+    """
+
+    def __init__(self, scope: Scope, journal: Journal) -> None:
+        self.scope = scope
+        self.journal = journal
+        self._lock = threading.Lock()
+        self._clients: dict[tuple[int, str, str], BaseClient] = {}
+        self.config = Config(
+            retries={"mode": "standard", "total_max_attempts": scope.max_attempts},
+            connect_timeout=scope.connect_timeout,
+            read_timeout=scope.read_timeout,
+            max_pool_connections=max(10, scope.max_workers * 2),
+            **scope.extra_config,
+        )
+        self.base = self._session()
+        self.regions = list(dict.fromkeys(scope.regions)) or [
+            self.base.region_name or DEFAULT_REGION
+        ]
+
+    def _session(self, **credentials: Any) -> boto3.Session:
+        if self.scope.session_factory is not None and not credentials:
+            session = self.scope.session_factory(self.scope.profile)
+        elif credentials:
+            session = boto3.Session(region_name=self.base.region_name, **credentials)
+        else:
+            session = boto3.Session(profile_name=self.scope.profile)
+        session.events.register("before-call", self.journal.count_call)
+        return session
+
+    def client(self, account: Account, service: str, region: str) -> BaseClient:
+        """A cached client; ``global`` maps to the region global services answer in."""
+        real_region = GLOBAL_CLIENT_REGION if region == GLOBAL_REGION else region
+        key = (id(account.session), service, real_region)
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = account.session.client(
+                    service,  # type: ignore[call-overload]
+                    region_name=real_region,
+                    config=self.config,
+                )
+                if self.scope.client_hook is not None:
+                    self.scope.client_hook(service, real_region, client)
+                self._clients[key] = client
+            return client
+
+    def accounts(self) -> list[Account]:
+        """The base account, or one per ``--role-arn``; identity failures are recorded."""
+        if not self.scope.role_arns:
+            return [self._identify(Account(self.base, None, "default"))]
+        accounts = []
+        for arn in self.scope.role_arns:
+            assumed = self._assume(arn)
+            accounts.append(self._identify(assumed) if assumed else Account(self.base, None, arn))
+        return accounts
+
+    def _assume(self, role_arn: str) -> Account | None:
+        sts = self.client(Account(self.base, None, "base"), "sts", self.regions[0])
+        call = Call(ASSUME_API, sts, self.journal, _arn_account(role_arn), GLOBAL_REGION, "")
+        response = call.request(
+            "AssumeRole", RoleArn=role_arn, RoleSessionName="runbook-guard", resource=role_arn
+        )
+        if response is None:
+            return None
+        creds = response["Credentials"]
+        session = self._session(
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
+        return Account(session, None, role_arn)
+
+    def _identify(self, account: Account) -> Account:
+        call = Call(
+            IDENTITY_API,
+            self.client(account, "sts", self.regions[0]),
+            self.journal,
+            account.fallback_id,
+            GLOBAL_REGION,
+            "",
+        )
+        response = call.request("GetCallerIdentity")
+        if response is not None:
+            account.id = str(response["Account"])
+        return account
+
+
+#: AssumeRole is made with the *caller's* credentials, not the collecting role's, so it is
+#: deliberately outside the read-only policy ``iam-policy`` prints (see its help).
+ASSUME_API = OperationSet("sts.assume", "sts", ("AssumeRole",))
+
+
+def _arn_account(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 4 and parts[4].isdigit() else ""

@@ -1,0 +1,123 @@
+"""IAM users (credential report) and their access keys with last use.
+
+The credential report is one call for every user's password, MFA and key ages; last use per
+key comes from ``GetAccessKeyLastUsed`` because the report rounds it to the service level.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from runbook_guard.collectors.calls import Call
+from runbook_guard.collectors.registry import OperationSet, register
+from runbook_guard.engine.plan import TypeRequest
+
+USER = "aws.iam.user"
+ACCESS_KEY = "aws.iam.access_key"
+API = OperationSet(
+    "iam.users",
+    "iam",
+    (
+        "GenerateCredentialReport",
+        "GetCredentialReport",
+        "ListUsers",
+        "ListAccessKeys",
+        "GetAccessKeyLastUsed",
+    ),
+)
+#: How long to wait for IAM to build a report before giving up (it is usually seconds).
+REPORT_POLLS = 10
+REPORT_POLL_SECONDS = 1.0
+
+
+def _credential_report(call: Call) -> list[dict[str, str]] | None:
+    for _ in range(REPORT_POLLS):
+        state = call.request("GenerateCredentialReport", resource_type=USER, data_keys=["user"])
+        if state is None:
+            return None
+        if state.get("State") == "COMPLETE":
+            break
+        time.sleep(REPORT_POLL_SECONDS)
+    report = call.request("GetCredentialReport", resource_type=USER, data_keys=["user"])
+    if report is None:
+        return None
+    content = report.get("Content") or b""
+    text = content.decode("utf-8") if isinstance(content, bytes) else str(content)
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def _access_keys(call: Call) -> dict[str, list[dict[str, Any]]] | None:
+    """Every user's keys with last use, by user name; ``None`` when users could not be listed."""
+    users = call.items("ListUsers", "Users", listing=True, resource_type=ACCESS_KEY)
+    if users is None:
+        return None
+    keys: dict[str, list[dict[str, Any]]] = {}
+    for user in users:
+        name = str(user["UserName"])
+        listed = call.items(
+            "ListAccessKeys",
+            "AccessKeyMetadata",
+            UserName=name,
+            resource=str(user["Arn"]),
+            resource_type=ACCESS_KEY,
+            data_keys=["AccessKeys"],
+        )
+        if listed is None:
+            call.incomplete(ACCESS_KEY)
+            continue
+        keys[name] = []
+        for key in listed:
+            data = {
+                k: key[k] for k in ("UserName", "AccessKeyId", "Status", "CreateDate") if k in key
+            }
+            last = call.request(
+                "GetAccessKeyLastUsed",
+                AccessKeyId=key["AccessKeyId"],
+                resource=_key_arn(call, name, str(key["AccessKeyId"])),
+                resource_type=ACCESS_KEY,
+                data_keys=["LastUsedDate", "LastUsedService", "LastUsedRegion"],
+            )
+            if last is not None:
+                used = last.get("AccessKeyLastUsed") or {}
+                if used.get("LastUsedDate"):
+                    data["LastUsedDate"] = used["LastUsedDate"]
+                data["LastUsedService"] = used.get("ServiceName")
+                data["LastUsedRegion"] = used.get("Region")
+            keys[name].append(data)
+    return keys
+
+
+def _key_arn(call: Call, user: str, key_id: str) -> str:
+    return f"arn:aws:iam::{call.account}:user/{user}/accesskey/{key_id}"
+
+
+@register(API, USER, ACCESS_KEY, is_global=True)
+def collect_iam(call: Call, requests: Mapping[str, TypeRequest]) -> list[dict[str, Any]]:
+    keys = _access_keys(call)
+    resources = []
+    if ACCESS_KEY in requests:
+        for user, user_keys in sorted((keys or {}).items()):
+            for key in user_keys:
+                arn = _key_arn(call, user, str(key["AccessKeyId"]))
+                resources.append(
+                    call.resource(ACCESS_KEY, arn, f"{user}/{key['AccessKeyId']}", key)
+                )
+    if USER in requests:
+        rows = _credential_report(call)
+        if rows is None:
+            call.incomplete(USER)
+            return resources
+        for row in rows:
+            data: dict[str, Any] = dict(row)
+            if keys is not None and row["user"] in keys:
+                data["AccessKeys"] = keys[row["user"]]
+            elif keys is None:
+                call.incomplete(USER)
+            else:
+                data["AccessKeys"] = []
+            resources.append(call.resource(USER, row["arn"], row["user"], data))
+    return resources

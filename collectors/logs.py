@@ -1,0 +1,57 @@
+"""CloudWatch Logs: log groups with their retention, and counts of matching events.
+
+Counting events is per log group and costs a call per page of matches, so it runs only for
+the groups a rule's log query selects, after listing (the selection may look at ``data``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from runbook_guard.collectors.calls import Call
+from runbook_guard.collectors.registry import OperationSet, declare, register
+from runbook_guard.engine.plan import LogQuery, TypeRequest
+
+LOG_GROUP = "aws.logs.log_group"
+API = OperationSet("logs.groups", "logs", ("DescribeLogGroups",))
+EVENTS_API = declare(OperationSet("logs.events", "logs", ("FilterLogEvents",)))
+
+
+@register(API, LOG_GROUP)
+def collect_log_groups(call: Call, requests: Mapping[str, TypeRequest]) -> list[dict[str, Any]]:
+    groups = call.items("DescribeLogGroups", "logGroups", listing=True)
+    if groups is None:
+        return []
+    resources = []
+    for group in groups:
+        name = str(group["logGroupName"])
+        arn = str(group.get("arn") or "").removesuffix(":*") or (
+            f"arn:aws:logs:{call.region}:{call.account}:log-group:{name}"
+        )
+        resources.append(call.resource(LOG_GROUP, arn, name, group))
+    return resources
+
+
+def count_events(call: Call, resource: dict[str, Any], query: LogQuery) -> None:
+    """Store the number of events matching ``query`` in its window on the resource.
+
+    Left unset (with an error naming ``logs.<key>``) when the call fails: a count of zero
+    would be a silent pass of "no ERROR lines".
+    """
+    end = call.now
+    start = end - timedelta(seconds=query.window_seconds)
+    pages = call.pages(
+        "FilterLogEvents",
+        logGroupName=resource["name"],
+        filterPattern=query.pattern,
+        startTime=int(start.timestamp() * 1000),
+        endTime=int(end.timestamp() * 1000),
+        resource=resource["id"],
+        resource_type=LOG_GROUP,
+        data_keys=[f"logs.{query.key}"],
+    )
+    if pages is not None:
+        count = sum(len(page.get("events") or []) for page in pages)
+        resource.setdefault("logs", {})[query.key] = count

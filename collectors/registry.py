@@ -1,0 +1,105 @@
+"""Which collector produces which resource types, and which AWS operations each may call.
+
+The declarations are the single source for three things that must agree: what a collector is
+allowed to call (``Call`` refuses anything undeclared), what ``iam-policy`` grants, and what a
+test observes on the wire. Keeping them as data here, rather than scattered through the
+service modules' code, is what makes "least privilege" checkable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runbook_guard.collectors.calls import Call
+    from runbook_guard.engine.plan import TypeRequest
+
+#: A collector's body: given a caller bound to one (account, region) and the requests for the
+#: types it produces, return resource envelopes.
+CollectFn = Callable[["Call", Mapping[str, "TypeRequest"]], list[dict[str, Any]]]
+
+#: Operation name prefixes that only read. ``GenerateCredentialReport`` asks IAM to build a
+#: report of metadata; it changes no configuration and is the documented way to read it.
+READ_ONLY_PREFIXES = ("Describe", "List", "Get", "Lookup", "Filter")
+READ_ONLY_EXTRA = frozenset({"GenerateCredentialReport"})
+
+
+@dataclass(frozen=True)
+class OperationSet:
+    """The API operations one piece of the collection stage calls on one service.
+
+    ``iam_actions`` names the IAM action where it is not ``<service>:<Operation>``
+    (S3's ``GetBucketLifecycleConfiguration`` needs ``s3:GetLifecycleConfiguration``, API
+    Gateway's management API is authorised per HTTP verb, Budgets reads need ``ViewBudget``).
+    """
+
+    owner: str
+    service: str
+    operations: tuple[str, ...]
+    iam_actions: Mapping[str, str] = field(default_factory=dict)
+    #: Resource ARNs the IAM statement may be narrowed to; ``*`` where AWS has no finer scope.
+    iam_resources: tuple[str, ...] = ("*",)
+
+    def iam_action(self, operation: str) -> str:
+        """The IAM action needed to call ``operation``."""
+        return self.iam_actions.get(operation, f"{self.service}:{operation}")
+
+
+@dataclass(frozen=True)
+class Collector:
+    """Lists one service's resources of one or more types in one (account, region)."""
+
+    api: OperationSet
+    resource_types: tuple[str, ...]
+    run: CollectFn
+    #: Global services are collected once per account and recorded with region ``global``.
+    is_global: bool = False
+
+
+COLLECTORS: dict[str, Collector] = {}
+OPERATION_SETS: list[OperationSet] = []
+
+
+def declare(api: OperationSet) -> OperationSet:
+    """Record an operation set that is not a collector (identity, metrics, log counts)."""
+    OPERATION_SETS.append(api)
+    return api
+
+
+def register(
+    api: OperationSet, *resource_types: str, is_global: bool = False
+) -> Callable[[CollectFn], CollectFn]:
+    """Decorator registering a collector function for the resource types it produces."""
+
+    def wrap(run: CollectFn) -> CollectFn:
+        collector = Collector(api, tuple(resource_types), run, is_global)
+        for resource_type in resource_types:
+            if resource_type in COLLECTORS:
+                raise RuntimeError(f"two collectors for {resource_type}")
+            COLLECTORS[resource_type] = collector
+        declare(api)
+        return run
+
+    return wrap
+
+
+def is_read_only(operation: str) -> bool:
+    """Whether an operation name is one of the read-only kinds the tool may call."""
+    return operation.startswith(READ_ONLY_PREFIXES) or operation in READ_ONLY_EXTRA
+
+
+def collectors_for(resource_types: Iterable[str]) -> list[Collector]:
+    """The distinct collectors producing the given types, in a stable order."""
+    seen: dict[str, Collector] = {}
+    for resource_type in sorted(resource_types):
+        collector = COLLECTORS.get(resource_type)
+        if collector is not None:
+            seen.setdefault(collector.api.owner, collector)
+    return list(seen.values())
+
+
+def load_all() -> None:
+    """Import every service module so each registers its collectors (idempotent)."""
+    from runbook_guard.collectors import all_services  # noqa: F401

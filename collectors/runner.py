@@ -1,0 +1,217 @@
+"""``collect(plan, scope)``: the collection stage from a plan to a snapshot document.
+
+Two phases, both in one bounded thread pool. First every (collector, account, region) lists
+its resources; then the per-resource extras the rules asked for (metrics, log counts) run,
+because their predicates may look at what listing found. A unit that crashes is recorded and
+marks its types incomplete; it never takes the others down with it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from functools import partial
+from typing import Any
+
+from runbook_guard import __version__
+from runbook_guard.collectors import logs, metrics
+from runbook_guard.collectors.calls import GLOBAL_REGION, Call, Journal, jsonable
+from runbook_guard.collectors.context import Account, Context, Scope
+from runbook_guard.collectors.registry import Collector, OperationSet, collectors_for, load_all
+from runbook_guard.engine.plan import CollectionPlan
+
+Task = Callable[[], list[dict[str, Any]]]
+
+
+def collect(plan: CollectionPlan, scope: Scope) -> dict[str, Any]:
+    """Collect what ``plan`` asks for in ``scope``; a snapshot valid against its schema."""
+    load_all()
+    started = datetime.now(timezone.utc)
+    now = scope.moment()
+    journal = Journal()
+    context = Context(scope, journal)
+    accounts = context.accounts()
+    known = [a for a in accounts if a.id is not None]
+    for failed in (a for a in accounts if a.id is None):
+        for resource_type in plan.types:
+            journal.listed(resource_type, failed.fallback_id, GLOBAL_REGION, False)
+    units = _listing_units(plan, context, known, now)
+    resources: list[dict[str, Any]] = []
+    with _progress(scope) as advance, ThreadPoolExecutor(scope.max_workers) as pool:
+        for found in _run_all(pool, units, advance):
+            resources.extend(found)
+        enrich = _enrichment_units(plan, context, known, resources, now)
+        for _ in _run_all(pool, enrich, advance):
+            pass
+    resources.sort(key=lambda r: (r["type"], r["account"], r["region"], r["id"]))
+    return {
+        "schema_version": 1,
+        "metadata": {
+            "tool_version": __version__,
+            "started_at": started.isoformat(),
+            "finished_at": datetime.now(timezone.utc).isoformat(),
+            "accounts": sorted({str(a.id) for a in known}),
+            "regions": list(context.regions),
+            "parameters": jsonable(plan.parameters),
+            "resource_types": sorted(plan.types),
+            "api_calls": journal.api_calls,
+        },
+        "resources": resources,
+        "errors": sorted(journal.errors, key=_error_key),
+        "coverage": [
+            {"type": t, "account": a, "region": r, "complete": ok}
+            for (t, a, r), ok in sorted(journal.coverage.items())
+        ],
+    }
+
+
+def _error_key(error: dict[str, Any]) -> tuple[str, ...]:
+    fields = ("account", "region", "service", "operation", "resource_type", "resource", "code")
+    return (*(str(error.get(f, "")) for f in fields), str(error.get("data_keys")))
+
+
+def _listing_units(
+    plan: CollectionPlan, context: Context, accounts: list[Account], now: datetime
+) -> list[tuple[str, Task]]:
+    units: list[tuple[str, Task]] = []
+    for account in accounts:
+        for collector in collectors_for(plan.types):
+            regions = [GLOBAL_REGION] if collector.is_global else context.regions
+            for region in regions:
+                label = f"{collector.api.owner} {region}"
+                units.append((label, _unit(plan, context, account, collector, region, now)))
+    return units
+
+
+def _unit(
+    plan: CollectionPlan,
+    context: Context,
+    account: Account,
+    collector: Collector,
+    region: str,
+    now: datetime,
+) -> Task:
+    requests = {t: plan.types[t] for t in collector.resource_types if t in plan.types}
+    options: dict[str, Any] = {}
+    for request in requests.values():
+        options.update(request.options)
+
+    def run() -> list[dict[str, Any]]:
+        account_id = str(account.id)
+        for resource_type in requests:
+            context.journal.listed(resource_type, account_id, region, True)
+        call = Call(
+            collector.api,
+            context.client(account, collector.api.service, region),
+            context.journal,
+            account_id,
+            region,
+            next(iter(requests)),
+            options,
+            now,
+            context.scope.page_size,
+        )
+        try:
+            return collector.run(call, requests)
+        except Exception as exc:
+            call.record(
+                call.last_operation,
+                exc,
+                attribution=[(t, []) for t in requests],
+            )
+            for resource_type in requests:
+                context.journal.listed(resource_type, account_id, region, False)
+            return []
+
+    return run
+
+
+def _enrichment_units(
+    plan: CollectionPlan,
+    context: Context,
+    accounts: list[Account],
+    resources: list[dict[str, Any]],
+    now: datetime,
+) -> list[tuple[str, Task]]:
+    """Metric batches per (account, region, window) and log counts per selected log group."""
+    by_account = {str(a.id): a for a in accounts}
+    wanted: dict[tuple[str, str, int], list[metrics.Wanted]] = {}
+    counts: list[tuple[dict[str, Any], Any]] = []
+    for resource in resources:
+        request = plan.types.get(resource["type"])
+        if request is None:
+            continue
+        for query, selects in request.metrics:
+            if selects(resource):
+                region = resource["region"]
+                if region == GLOBAL_REGION:
+                    region = context.regions[0]
+                key = (resource["account"], region, query.window_seconds)
+                wanted.setdefault(key, []).append((resource, query))
+        for log_query, selects in request.log_queries:
+            if selects(resource):
+                counts.append((resource, log_query))
+    units: list[tuple[str, Task]] = []
+    for (account_id, region, window), pairs in sorted(wanted.items(), key=lambda kv: kv[0]):
+        call = _call(context, by_account[account_id], metrics.API, region, now)
+        units.append((f"metrics {region}", _task(partial(metrics.fetch, call, window, pairs))))
+    for resource, log_query in counts:
+        account = by_account[resource["account"]]
+        call = _call(context, account, logs.EVENTS_API, resource["region"], now)
+        task = _task(partial(logs.count_events, call, resource, log_query))
+        units.append((f"logs {resource['name']}", task))
+    return units
+
+
+def _call(
+    context: Context, account: Account, api: OperationSet, region: str, now: datetime
+) -> Call:
+    client = context.client(account, api.service, region)
+    page_size = context.scope.page_size
+    return Call(api, client, context.journal, str(account.id), region, "", None, now, page_size)
+
+
+def _task(action: Callable[[], None]) -> Task:
+    def run() -> list[dict[str, Any]]:
+        action()
+        return []
+
+    return run
+
+
+def _run_all(
+    pool: ThreadPoolExecutor, units: list[tuple[str, Task]], advance: Callable[[str, int], None]
+) -> Iterator[list[dict[str, Any]]]:
+    """Results in submission order, so the snapshot does not depend on thread timing."""
+    advance("", len(units))
+    futures: list[tuple[str, Future[list[dict[str, Any]]]]] = [
+        (label, pool.submit(task)) for label, task in units
+    ]
+    for label, future in futures:
+        yield future.result()
+        advance(label, 0)
+
+
+@contextmanager
+def _progress(scope: Scope) -> Iterator[Callable[[str, int], None]]:
+    """A rich bar on stderr for people at a terminal; nothing for CI logs or ``--quiet``."""
+    if scope.quiet or not sys.stderr.isatty():
+        yield lambda label, add: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("collecting", total=0)
+
+        def advance(label: str, add: int) -> None:
+            if add:
+                total = progress.tasks[0].total or 0
+                progress.update(task, total=total + add)
+            else:
+                progress.update(task, advance=1, description=label)
+
+        yield advance
