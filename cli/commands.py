@@ -3,5 +3,6 @@
 from runbook_guard.cli import (  # noqa: F401
     evaluate,
     policy_commands,
+    report,
     version,
 )

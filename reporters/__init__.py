@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from runbook_guard.engine.fileio import write_text_atomic
+from runbook_guard.reporters.console import print_summary
 from runbook_guard.reporters.json import render_json
 from runbook_guard.reporters.junit import render_junit
 from runbook_guard.reporters.loading import load_results, validate_results
 from runbook_guard.reporters.markdown import render_markdown
 from runbook_guard.reporters.model import FAIL_ON, Report, blocking_statuses, build_report
 from runbook_guard.reporters.sarif import render_sarif
-from runbook_guard.reporters.summary import print_summary
 
 FORMATS = ("junit", "sarif", "markdown", "json")
 DEFAULT_FILENAMES = {
@@ -47,7 +47,8 @@ def _renderer(fmt: str) -> Callable[[Report], str]:
 
 
 def render(results: Mapping[str, Any], fmt: str, *, fail_on: str = "fail") -> str:
-    """One format as a string. ``fail_on`` decides whether warn results fail JUnit tests."""
+    """One format as a string. ``fail_on`` sets which statuses JUnit marks failed and the gate
+    line Markdown prints (note, warn, fail or never, as for ``evaluate``)."""
     renderer = _renderer(fmt)
     return renderer(build_report(results, fail_on))
 
@@ -57,6 +58,15 @@ def default_paths(
 ) -> list[tuple[str, Path]]:
     """(format, path) pairs with each format's default file name inside ``directory``."""
     return [(fmt, Path(directory) / DEFAULT_FILENAMES[fmt]) for fmt in formats]
+
+
+def render_all(
+    results: Mapping[str, Any], formats: Iterable[str], *, fail_on: str = "fail"
+) -> list[str]:
+    """Several formats from one indexing of the document (what write_reports and the CLI use)."""
+    renderers = [_renderer(fmt) for fmt in formats]
+    report = build_report(results, fail_on)
+    return [renderer(report) for renderer in renderers]
 
 
 def write_reports(
@@ -73,12 +83,11 @@ def write_reports(
     pairs = list(
         formats_and_paths.items() if isinstance(formats_and_paths, Mapping) else formats_and_paths
     )
-    renderers = [(_renderer(fmt), Path(path)) for fmt, path in pairs]
-    report = build_report(results, fail_on)
-    rendered = [(path, renderer(report)) for renderer, path in renderers]
-    for path, text in rendered:
+    texts = render_all(results, [fmt for fmt, _ in pairs], fail_on=fail_on)
+    paths = [Path(path) for _, path in pairs]
+    for path, text in zip(paths, texts, strict=True):
         write_text_atomic(path, text)
-    return [path for path, _ in rendered]
+    return paths
 
 
 __all__ = [
@@ -91,6 +100,7 @@ __all__ = [
     "load_results",
     "print_summary",
     "render",
+    "render_all",
     "validate_results",
     "write_reports",
 ]

@@ -53,6 +53,21 @@ def has_unsafe(text: str) -> bool:
     return _UNSAFE_CHAR.search(text) is not None
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def json_surrogates(text: str) -> str:
+    """Escape lone surrogates in JSON text as ``\\udXXX``.
+
+    ``json.loads`` accepts them (from ``\\ud800`` escapes) and ``ensure_ascii=False`` writes
+    them back raw, which UTF-8 cannot encode. In JSON text they can only sit inside strings,
+    so the escape is exact: parsing gives back the same string.
+    """
+    if _SURROGATE.search(text) is None:
+        return text
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 # XML ----------------------------------------------------------------------------------
 
 _XML_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})

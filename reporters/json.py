@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from runbook_guard.engine.fileio import canonical_json
+from runbook_guard.reporters.escape import json_surrogates
 from runbook_guard.reporters.model import Report, fields_key, stable_sorted
 
 
@@ -32,4 +33,4 @@ def normalised(report: Report) -> dict[str, Any]:
 
 
 def render_json(report: Report) -> str:
-    return canonical_json(normalised(report))
+    return json_surrogates(canonical_json(normalised(report)))

@@ -106,7 +106,9 @@ def _suites(report: Report) -> Iterable[list[Row]]:
 
 
 def render_junit(report: Report) -> str:
-    failing = report.blocking
+    # A lower gate (--fail-on warn/note) turns more statuses into failures; ``never`` only
+    # changes the exit code, it does not make a CI test tab show failed checks as passed.
+    failing = report.blocking | {"fail"}
     rows = report.rows
     failures = sum(1 for row in rows if row.status in failing and row.status != "error")
     errors = report.counts.get("error", 0)

@@ -23,18 +23,29 @@ STATUSES = ("fail", "error", "warn", "note", "waived", "manual", "pass")
 ACTION_STATUSES = ("fail", "error", "warn", "note")
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 CADENCES = ("daily", "weekly", "monthly", "quarterly")
-FAIL_ON = ("fail", "warn")
+FAIL_ON = ("note", "warn", "fail", "never")
 RULE_LEVEL = "(rule-level)"
 
 _STATUS_RANK = {status: rank for rank, status in enumerate(STATUSES)}
 _SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 
 
+# The same table as the engine's gate (engine.config.GATES; a test keeps them equal), kept
+# here so reporters render any results document without loading engine configuration.
+GATES: dict[str, frozenset[str]] = {
+    "note": frozenset({"note", "warn", "fail", "error"}),
+    "warn": frozenset({"warn", "fail", "error"}),
+    "fail": frozenset({"fail", "error"}),
+    "never": frozenset(),
+}
+
+
 def blocking_statuses(fail_on: str) -> frozenset[str]:
-    """Statuses that fail the gate. ``error`` always does: missing data never passes."""
-    if fail_on not in FAIL_ON:
-        raise ValueError(f"fail_on must be one of {', '.join(FAIL_ON)}, not {fail_on!r}")
-    return frozenset({"fail", "error", "warn"} if fail_on == "warn" else {"fail", "error"})
+    """Statuses that fail the gate at ``fail_on``; error blocks at every level but ``never``."""
+    try:
+        return GATES[fail_on]
+    except KeyError:
+        raise ValueError(f"fail_on must be one of {', '.join(FAIL_ON)}, not {fail_on!r}") from None
 
 
 def fingerprint(rule_id: str, resource_id: str | None) -> str:
@@ -43,7 +54,7 @@ def fingerprint(rule_id: str, resource_id: str | None) -> str:
     Nothing that changes between runs (status, observed value, line numbers, order) goes in,
     so a queue that stays too deep stays the same alert, and a new queue is a new one.
     """
-    key = f"{rule_id}\x1f{resource_id or ''}".encode()
+    key = f"{rule_id}\x1f{resource_id or ''}".encode("utf-8", "surrogatepass")
     return hashlib.sha256(key).hexdigest()
 
 

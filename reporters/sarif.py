@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 from runbook_guard.engine.fileio import canonical_json
-from runbook_guard.reporters.escape import md_fence, md_inline
+from runbook_guard.reporters.escape import json_surrogates, md_fence, md_inline
 from runbook_guard.reporters.model import STATUSES, Report, Row, Rule
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -309,4 +309,4 @@ def sarif_document(report: Report, limit: int = MAX_RESULTS) -> dict[str, Any]:
 
 
 def render_sarif(report: Report, limit: int = MAX_RESULTS) -> str:
-    return canonical_json(sarif_document(report, limit))
+    return json_surrogates(canonical_json(sarif_document(report, limit)))

@@ -27,11 +27,15 @@ STYLE = {
 
 
 def print_summary(
-    results: Mapping[str, Any], console: Console | None = None, *, fail_on: str = "fail"
+    results: Mapping[str, Any], console: Console | None = None, *, fail_on: str | None = None
 ) -> None:
-    """A status x severity table, then the gate's verdict."""
+    """A status x severity table; with ``fail_on``, also the gate's verdict.
+
+    Commands that decide the exit code themselves print their own verdict and leave
+    ``fail_on`` unset, so the log never shows two gates that could disagree.
+    """
     console = console or Console(stderr=True)
-    report = build_report(results, fail_on)
+    report = build_report(results, fail_on or "fail")
     by_pair = Counter((row.status, row.rule.severity) for row in report.rows)
     # Text, not a str: a str title would be parsed as rich markup, and the tool name is input
     title = Text(f"{report.tool_name} {report.tool_version}: {len(report.rows)} results")
@@ -47,12 +51,13 @@ def print_summary(
         cells = [str(by_pair.get((status, severity), 0) or "") for severity in SEVERITIES]
         table.add_row(Text(status, style=STYLE[status]), *cells, str(total))
     console.print(table)
-    blocked = report.blocked()
-    gate = f"fail-on {fail_on}: "
-    if blocked:
-        console.print(Text(gate + f"{blocked} result(s) at or past the gate", style="bold red"))
-    else:
-        console.print(Text(gate + "nothing at or past the gate", style="green"))
+    if fail_on is not None:
+        blocked = report.blocked()
+        gate = f"fail-on {fail_on}: "
+        if blocked:
+            console.print(Text(gate + f"{blocked} result(s) at or past the gate", style="bold red"))
+        else:
+            console.print(Text(gate + "nothing at or past the gate", style="green"))
     if report.collection_errors:
         count = len(report.collection_errors)
         console.print(Text(f"{count} collection error(s): see the report", style="yellow"))

@@ -1,0 +1,145 @@
+"""`runbook-guard report`: results.json -> JUnit, SARIF, Markdown and/or JSON files.
+
+Pairing of formats and outputs: the n-th ``--output`` belongs to the n-th ``--format``.
+Without ``--output``, each format goes to its default file name in ``--output-dir``; with
+one format and neither option, the report goes to stdout (``-`` as an output also means
+stdout). Relative ``--output`` paths are taken inside ``--output-dir`` when both are given.
+The exit code is 0 once the reports are written (2 for unusable input or options): the gate
+belongs to ``evaluate``/``check``; ``--fail-on`` here only shapes the reports.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from runbook_guard.cli.app import app
+from runbook_guard.cli.common import guarded
+from runbook_guard.engine.errors import InputError, problem
+from runbook_guard.engine.fileio import write_text_atomic
+from runbook_guard.reporters import (
+    DEFAULT_FILENAMES,
+    load_results,
+    print_summary,
+    render_all,
+)
+
+STDOUT = "-"
+
+
+class Format(str, Enum):
+    junit = "junit"
+    sarif = "sarif"
+    markdown = "markdown"
+    json = "json"
+
+
+class FailOn(str, Enum):
+    note = "note"
+    warn = "warn"
+    fail = "fail"
+    never = "never"
+
+
+def plan_outputs(
+    formats: list[str], outputs: list[str], output_dir: Path | None, results: Path
+) -> list[tuple[str, Path | None]]:
+    """(format, path) pairs, ``None`` meaning stdout; option mistakes are InputErrors."""
+
+    def bad(message: str) -> InputError:
+        return InputError([problem("<command line>", None, None, "--output", message)])
+
+    if outputs and len(outputs) != len(formats):
+        raise bad(
+            f"{len(outputs)} --output for {len(formats)} --format: give one per format, "
+            "in the same order, or use --output-dir for default names"
+        )
+    plan: list[tuple[str, Path | None]] = []
+    if outputs:
+        for fmt, output in zip(formats, outputs, strict=True):
+            if output == STDOUT:
+                plan.append((fmt, None))
+            else:
+                path = Path(output)
+                plan.append(
+                    (fmt, output_dir / path if output_dir and not path.is_absolute() else path)
+                )
+    elif output_dir is not None:
+        plan = [(fmt, output_dir / DEFAULT_FILENAMES[fmt]) for fmt in formats]
+    elif len(formats) == 1:
+        plan = [(formats[0], None)]
+    else:
+        raise bad("several formats need --output per format or --output-dir")
+    if sum(path is None for _, path in plan) > 1:
+        raise bad("only one report can go to stdout")
+    targets = [path.resolve() for _, path in plan if path is not None]
+    if len(set(targets)) != len(targets):
+        raise bad("two reports would be written to the same file")
+    if results.resolve() in targets:
+        raise bad(f"would overwrite the results file {results}")
+    return plan
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        write_text_atomic(path, text)
+    except OSError as error:
+        raise InputError(
+            [problem(str(path), None, None, "--output", f"cannot write: {error.strerror}")]
+        ) from error
+
+
+@app.command()
+def report(
+    results: Annotated[
+        Path, typer.Option("--results", "-r", help="results.json from `evaluate` or `check`.")
+    ],
+    formats: Annotated[
+        list[Format],
+        typer.Option("--format", "-f", help="junit, sarif, markdown or json (repeatable)."),
+    ],
+    outputs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--output", "-o", help="File for the format in the same position ('-' = stdout)."
+        ),
+    ] = None,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--output-dir",
+            "-d",
+            help="Folder for default names: junit.xml, results.sarif, report.md, report.json.",
+        ),
+    ] = None,
+    fail_on: Annotated[
+        FailOn,
+        typer.Option(
+            "--fail-on", help="Lowest status JUnit marks failed (note, warn, fail, never)."
+        ),
+    ] = FailOn.fail,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No summary table on stderr.")
+    ] = False,
+) -> None:
+    """Render a results file as JUnit XML, SARIF 2.1.0, Markdown and/or canonical JSON."""
+
+    def run() -> None:
+        names = [fmt.value for fmt in formats]
+        plan = plan_outputs(names, outputs or [], output_dir, results)
+        document = load_results(results)
+        texts = render_all(document, names, fail_on=fail_on.value)
+        for (_, path), text in zip(plan, texts, strict=True):
+            if path is None:
+                sys.stdout.write(text)
+                sys.stdout.flush()
+            else:
+                _write(path, text)
+        if not quiet:
+            print_summary(document)
+
+    guarded(run)

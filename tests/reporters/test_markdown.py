@@ -1,0 +1,95 @@
+"""Markdown: the sections an auditor needs, in order, with tables GFM parses intact."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runbook_guard.reporters import render
+
+from .checks import parser, table_problems, tables, unexpected_html
+from .factory import document
+
+SECTIONS = [
+    "Scope",
+    "Summary",
+    "Findings needing action (7)",
+    "Waiver register (3)",
+    "Collection gaps",
+    "Manual attestation checklist (1)",
+    "Passing checks (2)",
+    "Appendix: rules evaluated (7)",
+]
+
+
+def _headings(markdown: str, level: str) -> list[str]:
+    tokens = parser().parse(markdown)
+    return [
+        tokens[i + 1].content
+        for i, token in enumerate(tokens)
+        if token.type == "heading_open" and token.tag == level
+    ]
+
+
+def test_sections_in_reading_order(results: dict[str, Any]) -> None:
+    markdown = render(results, "markdown")
+    assert _headings(markdown, "h2") == SECTIONS
+    assert table_problems(markdown) == []
+    assert unexpected_html(markdown) == []
+
+
+def test_header_names_scope_time_versions_and_digests(results: dict[str, Any]) -> None:
+    scope = dict(row for row in tables(render(results, "markdown"))[0][1:])
+    assert scope["Accounts"] == "123456789012"
+    assert scope["Regions"] == "us-east-1"
+    assert scope["Collected at"].startswith("2026-11-27T09:58:00")
+    assert scope["Evaluated at"] == "2026-11-27T10:00:00+00:00"
+    assert scope["Tool"] == "runbook-guard 0.1.0 (collector 0.1.0)"
+    assert scope["Policy pack"].startswith("agenticai 0.1.0")
+    assert scope["Policy digest"] == "sha256:" + "cd" * 32
+    assert scope["Snapshot digest"] == "sha256:" + "ab" * 32
+
+
+def test_findings_worst_first_with_observed_next_to_expected(results: dict[str, Any]) -> None:
+    markdown = render(results, "markdown")
+    findings = next(t for t in tables(markdown) if t[0][:2] == ["#", "Status"])
+    assert [row[1] for row in findings[1:]] == [
+        "fail",
+        "fail",
+        "fail",
+        "error",
+        "warn",
+        "warn",
+        "note",
+    ]
+    assert [row[2] for row in findings[1:4]] == ["critical", "high", "high"]
+    header = findings[0]
+    assert header.index("Expected") == header.index("Observed") + 1
+    pitr = next(row for row in findings if row[3] == "dynamodb-pitr-enabled")
+    assert pitr[5:7] == ["DISABLED", "ENABLED"]
+    # the remediation is a code block, verbatim
+    fences = [t.content for t in parser().parse(markdown) if t.type == "fence" and t.info == "bash"]
+    assert any(f.startswith("aws dynamodb update-continuous-backups --table-name") for f in fences)
+
+
+def test_waivers_gaps_checklist_and_passing(results: dict[str, Any]) -> None:
+    markdown = render(results, "markdown")
+    waivers = next(t for t in tables(markdown) if t[0][:2] == ["Waiver", "Rule"])
+    w1 = dict(zip(waivers[0], waivers[1], strict=True))
+    assert w1["Owner"] == "ops-team@example.com"
+    assert w1["Days left"] == "18"
+    assert waivers[3][4] == "Legal hold | 30 days"  # a pipe in a reason stays in its cell
+    gaps = next(t for t in tables(markdown) if "Missing permission" in t[0])
+    assert any("sqs:GetQueueAttributes" in row for row in gaps)
+    assert "- [ ] restore-tested: A restore from backup was tested this month" in markdown
+    details = markdown.index("<details>")
+    assert markdown.index("| sqs-queue-depth | agenticai-pm-queue | 3 |") > details
+
+
+def test_no_findings_and_no_waivers_still_renders() -> None:
+    doc = document(results=[], rules=[])
+    doc["waivers"] = []
+    doc["collection_errors"] = []
+    markdown = render(doc, "markdown")
+    assert "None: no fail, error, warn or note results." in markdown
+    assert "No waivers." in markdown
+    assert table_problems(markdown) == []
