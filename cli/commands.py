@@ -1,7 +1,9 @@
 """Imports every command module so that each registers itself on the app."""
 
 from runbook_guard.cli import (  # noqa: F401
+    collect,
     evaluate,
+    iam_policy,
     policy_commands,
     report,
     version,
