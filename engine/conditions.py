@@ -130,9 +130,11 @@ def _leaf(at: tuple[str | int, ...], spec: dict[str, Any], op: Operator) -> Cond
     words = describe(spec)
 
     def leaf(ctx: EvalContext) -> Any:
-        value = _read(ctx, get, roots, str(path), if_absent, op.decides_absence)
-        if value is UNDECIDED:
-            return UNDECIDED
+        value = get(ctx.data)
+        if value is MISSING:  # the rare path, kept out of line
+            value = _read(ctx, get, roots, str(path), if_absent, op.decides_absence)
+            if value is UNDECIDED:
+                return UNDECIDED
         ctx.evidence[str(path)] = value
         try:
             ok = op.test(value, operand_of(ctx), ctx.now)

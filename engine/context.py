@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -32,18 +31,34 @@ NO_DATA: Any = _NoData()
 BlockedLookup = Callable[[frozenset[str]], list[str]]
 
 
-@dataclass
 class EvalContext:
-    resource: Mapping[str, Any]
-    data: Any
-    now: datetime
-    blocked: BlockedLookup
-    related: Mapping[str, Mapping[str, Any] | None] = field(default_factory=dict)
-    tables: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    evidence: dict[str, Any] = field(default_factory=dict)
-    causes: list[str] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
+    """Per (rule, resource) state; a plain slotted class because one is made per evaluation."""
+
+    __slots__ = ("blocked", "causes", "data", "evidence", "failures", "now", "related",
+                 "resource", "tables")  # fmt: skip
+
+    def __init__(
+        self,
+        resource: Mapping[str, Any],
+        data: Any,
+        now: datetime,
+        blocked: BlockedLookup,
+        related: Mapping[str, Mapping[str, Any] | None] | None = None,
+        tables: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        self.resource = resource
+        self.data = data
+        self.now = now
+        self.blocked = blocked
+        self.related: Mapping[str, Mapping[str, Any] | None] = related or _EMPTY
+        self.tables: Mapping[str, Mapping[str, Any]] = tables or _EMPTY
+        self.evidence: dict[str, Any] = {}
+        self.causes: list[str] = []
+        self.failures: list[str] = []
 
     def child(self, data: Any) -> EvalContext:
         """A context for one list item: same resource and clock, its own bookkeeping."""
         return EvalContext(self.resource, data, self.now, self.blocked, self.related, self.tables)
+
+
+_EMPTY: Mapping[str, Any] = {}

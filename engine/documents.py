@@ -14,7 +14,6 @@ from typing import Any
 import jsonschema
 
 from runbook_guard.engine.errors import InputError, problem
-from runbook_guard.engine.fileio import canonical_json
 from runbook_guard.engine.loader import load_schema
 from runbook_guard.engine.yamlsafe import dotted, parse_yaml
 
@@ -81,8 +80,13 @@ def _registry() -> Any:
 
 
 def digest_of(document: Any) -> str:
-    """sha256 of the canonical JSON form: independent of key order and whitespace."""
-    return "sha256:" + hashlib.sha256(canonical_json(document).encode()).hexdigest()
+    """sha256 of a canonical JSON form: independent of key order and whitespace.
+
+    Compact separators keep json on its C encoder, an order of magnitude faster than the
+    indented form on a snapshot of a hundred thousand resources.
+    """
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 def load_document(path: Path, schema_name: str) -> Any:

@@ -7,6 +7,7 @@ named resource that cannot be proven missing, data absent because a call failed:
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -30,7 +31,7 @@ def _result(
     status: str,
     message: str,
     observed: Any = None,
-    evidence: Mapping[str, Any] | None = None,
+    evidence: dict[str, Any] | None = None,
 ) -> Result:
     return {
         "rule": rule.id,
@@ -39,7 +40,7 @@ def _result(
         "observed": observed,
         "expected": rule.expected,
         "message": message,
-        "evidence": dict(evidence or {}),
+        "evidence": evidence if evidence is not None else {},
     }
 
 
@@ -87,13 +88,20 @@ class Evaluator:
         self.snapshot = snapshot
         self.now = now
         self.tables = tables or {}
-        self._refs: dict[int, dict[str, str]] = {}
+        # Per resource, computed once and shared by every rule: its reference in results and
+        # which collection errors could explain holes in its data.
+        self._facts: dict[int, tuple[dict[str, str], Any]] = {}
+
+    def facts(self, resource: Mapping[str, Any]) -> tuple[dict[str, str], Any]:
+        key = id(resource)
+        found = self._facts.get(key)
+        if found is None:
+            blocked = blocked_lookup(self.snapshot.errors_for(resource))
+            found = self._facts[key] = (_ref(resource), blocked)
+        return found
 
     def ref(self, resource: Mapping[str, Any]) -> dict[str, str]:
-        key = id(resource)
-        if key not in self._refs:
-            self._refs[key] = _ref(resource)
-        return self._refs[key]
+        return self.facts(resource)[0]
 
     def rule(self, rule: CompiledRule) -> list[Result]:
         """Every result of one rule."""
@@ -102,16 +110,20 @@ class Evaluator:
         if rule.resource_type not in self.snapshot.collected_types:
             cause = f"{rule.resource_type} was not collected in this snapshot"
             return [_error(rule, None, [cause])]
-        selected, results = self._select(rule)
-        for resource, bindings in selected:
-            results.append(self._check(rule, resource, bindings))
+        selected, extras = self._select(rule)
         gaps = self.snapshot.incomplete(rule.resource_type)
         if gaps and rule.names is None:
-            results.append(_error(rule, None, [*gaps, "resources may be missing from the check"]))
-        elif not selected and not results:
+            extras.append(_error(rule, None, [*gaps, "resources may be missing from the check"]))
+        elif not selected and not extras:
             message = f"no {rule.resource_type} matched the rule's selection; nothing to check"
-            results.append(_result(rule, None, rule.when_none, message))
-        return results
+            extras.append(_result(rule, None, rule.when_none, message))
+        # Selected resources come in snapshot order (type, account, region, id); results
+        # about the rule itself or about missing resources go first, sorted the same way.
+        extras.sort(key=_result_key)
+        checked = [self._check(rule, resource, bindings) for resource, bindings in selected]
+        if rule.names is not None:
+            checked.sort(key=_result_key)  # named resources come in the order of the names
+        return extras + checked
 
     def _select(
         self, rule: CompiledRule
@@ -159,6 +171,9 @@ class Evaluator:
     def _context(
         self, rule: CompiledRule, resource: Mapping[str, Any], bindings: Mapping[str, Any]
     ) -> EvalContext:
+        blocked = self.facts(resource)[1]
+        if not rule.related:
+            return EvalContext(resource, resource["data"], self.now, blocked, None, self.tables)
         related: dict[str, Mapping[str, Any] | None] = {}
         for alias, (rtype, template) in rule.related.items():
             name = str(substitute(template, {**rule.parameters, **bindings}))
@@ -169,16 +184,17 @@ class Evaluator:
                 if c["account"] == resource["account"] and c["region"] == resource["region"]
             ]
             related[alias] = (same or candidates)[0] if (same or candidates) else None
-        errors = self.snapshot.errors_for(resource)
-        return EvalContext(
-            resource, resource["data"], self.now, blocked_lookup(errors), related, self.tables
-        )
+        return EvalContext(resource, resource["data"], self.now, blocked, related, self.tables)
 
     def _check(
         self, rule: CompiledRule, resource: Mapping[str, Any], bindings: Mapping[str, Any]
     ) -> Result:
-        ctx = self._context(rule, resource, bindings)
-        ref = self.ref(resource)
+        facts = self._facts.get(id(resource))
+        ref, blocked = facts if facts is not None else self.facts(resource)
+        if rule.related:
+            ctx = self._context(rule, resource, bindings)
+        else:
+            ctx = EvalContext(resource, resource["data"], self.now, blocked, None, self.tables)
         for alias, target in ctx.related.items():
             if target is None and self.snapshot.incomplete(rule.related[alias][0]):
                 cause = f"related {alias} not found and its listing was incomplete"
@@ -221,16 +237,11 @@ class Evaluator:
             causes = [f"value {value!r} is not a number"]
             return _error(rule, ref, causes, self.snapshot, resource)
         status = rule.levels.classify(number)
-        shown = f"{_clean(number)}{_unit_suffix(rule.unit)}"
-        normal, warn, fail = rule.levels.thresholds()
-        message = {
-            "pass": f"{shown} is in the normal range",
-            "note": f"{shown} is above normal ({normal.text if normal else ''}) "
-            "but not past the warning threshold",
-            "warn": f"{shown} is past the warning threshold ({warn.text if warn else ''})",
-            "fail": f"{shown} is past the critical threshold ({fail.text if fail else ''})",
-        }[status]
-        return self._finish(rule, ref, ctx, status, message, observed=_clean(number))
+        observed = _clean(number)
+        message = _LEVEL_MESSAGES[status].format(
+            value=f"{observed}{_unit_suffix(rule.unit)}", **rule.levels.texts()
+        )
+        return self._finish(rule, ref, ctx, status, message, observed=observed)
 
     def _finish(
         self,
@@ -241,10 +252,21 @@ class Evaluator:
         message: str,
         observed: Any = None,
     ) -> Result:
-        evidence = {key: _clean(value) for key, value in ctx.evidence.items()}
+        evidence = ctx.evidence
+        for key, value in evidence.items():
+            if type(value) is float:
+                evidence[key] = round(value, 6)
         if observed is None and evidence:
             observed = next(iter(evidence.values())) if len(evidence) == 1 else evidence
         return _result(rule, ref, status, message, observed, evidence)
+
+
+_LEVEL_MESSAGES = {
+    "pass": "{value} is in the normal range",
+    "note": "{value} is above normal ({normal}) but not past the warning threshold",
+    "warn": "{value} is past the warning threshold ({warn})",
+    "fail": "{value} is past the critical threshold ({fail})",
+}
 
 
 def _unit_suffix(unit: str) -> str:
@@ -259,8 +281,15 @@ def evaluate_rules(
 ) -> list[Result]:
     """All results, sorted by rule, then resource, independent of input order."""
     evaluator = Evaluator(snapshot, now, tables)
-    results = [result for rule in rules for result in evaluator.rule(rule)]
-    results.sort(key=_result_key)
+    collecting = gc.isenabled()
+    gc.disable()  # hundreds of thousands of small dicts, none of them cyclic garbage
+    try:
+        results = [
+            result for rule in sorted(rules, key=lambda r: r.id) for result in evaluator.rule(rule)
+        ]
+    finally:
+        if collecting:
+            gc.enable()
     return results
 
 

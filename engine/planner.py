@@ -49,8 +49,8 @@ def build_plan(rules: Sequence[CompiledRule], parameters: Mapping[str, Any]) -> 
                 request.metrics.append((query, _either(previous[0], selects)))
             else:
                 request.metrics.append((query, selects))
-        for query in rule.logs.values():
-            request.log_queries.append((query, selects))
+        for log_query in rule.logs.values():
+            request.log_queries.append((log_query, selects))
         for key, value in rule.collect.items():
             _merge_option(request.options, key, value)
         for related_type, _template in rule.related.values():

@@ -94,6 +94,12 @@ class Levels:
         ]
         return ", ".join(parts)
 
+    def texts(self) -> dict[str, str]:
+        """Each level's threshold as written, '' where the level is not set."""
+        return {
+            name: t.text if t else "" for name, t in zip(LEVELS, self.thresholds(), strict=True)
+        }
+
     def thresholds(self) -> tuple[Threshold | None, Threshold | None, Threshold | None]:
         return (self.normal, self.warn, self.fail)
 
