@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import runbook_guard.cli.commands  # noqa: F401  (registers the commands)
 from runbook_guard.cli.app import app
-from runbook_guard.cli.commands import version  # noqa: F401  (registers the commands)
 
 CORPUS = Path(__file__).parent / "malformed"
 
