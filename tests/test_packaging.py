@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import sysconfig
 import venv
 import zipfile
 from pathlib import Path
@@ -70,7 +69,8 @@ def test_the_installed_console_script_runs_from_another_directory(
         text=True,
         check=True,
     ).stdout.strip()
-    Path(site, "deps_from_test_runner.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    dependency_dirs = [p for p in sys.path if p.endswith("site-packages")]
+    Path(site, "deps_from_test_runner.pth").write_text("\n".join(dependency_dirs) + "\n")
     subprocess.run(
         [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
         check=True,
