@@ -10,7 +10,9 @@ document always gives the same bytes. Typical use::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import gc
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,24 @@ _RENDERERS: dict[str, Callable[[Report], str]] = {
 }
 
 
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while rendering.
+
+    Rendering allocates millions of short-lived strings and dicts, which keeps triggering
+    full collections that walk the whole (large, acyclic) results document: measured at
+    roughly half the time of a 100,000-result run. Rendering creates no reference cycles,
+    so nothing is left for the collector to find; reference counting frees everything.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _renderer(fmt: str) -> Callable[[Report], str]:
     try:
         return _RENDERERS[fmt]
@@ -50,7 +70,8 @@ def render(results: Mapping[str, Any], fmt: str, *, fail_on: str = "fail") -> st
     """One format as a string. ``fail_on`` sets which statuses JUnit marks failed and the gate
     line Markdown prints (note, warn, fail or never, as for ``evaluate``)."""
     renderer = _renderer(fmt)
-    return renderer(build_report(results, fail_on))
+    with paused_gc():
+        return renderer(build_report(results, fail_on))
 
 
 def default_paths(
@@ -65,8 +86,9 @@ def render_all(
 ) -> list[str]:
     """Several formats from one indexing of the document (what write_reports and the CLI use)."""
     renderers = [_renderer(fmt) for fmt in formats]
-    report = build_report(results, fail_on)
-    return [renderer(report) for renderer in renderers]
+    with paused_gc():
+        report = build_report(results, fail_on)
+        return [renderer(report) for renderer in renderers]
 
 
 def write_reports(
@@ -98,6 +120,7 @@ __all__ = [
     "build_report",
     "default_paths",
     "load_results",
+    "paused_gc",
     "print_summary",
     "render",
     "render_all",

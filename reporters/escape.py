@@ -70,21 +70,35 @@ def json_surrogates(text: str) -> str:
 
 # XML ----------------------------------------------------------------------------------
 
-_XML_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
-# Attribute values are whitespace-normalised by parsers, so TAB and LF must be references.
-_XML_ATTR = str.maketrans(
-    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\t": "&#9;"}
-)
+# Chained str.replace, each skipped when its character is absent: several times faster than
+# str.translate with a mapping, which matters at 100,000 results.
 
 
 def xml_text(text: str) -> str:
     """Element content. ``>`` is escaped too, so ``]]>`` in a name is harmless."""
-    return visible(text).translate(_XML_TEXT)
+    text = visible(text)
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    return text
 
 
 def xml_attr(text: str) -> str:
-    """A double-quoted attribute value that parses back to the same string."""
-    return visible(text).translate(_XML_ATTR)
+    """A double-quoted attribute value that parses back to the same string.
+
+    Parsers normalise whitespace in attribute values, so TAB and LF become references.
+    """
+    text = xml_text(text)
+    if '"' in text:
+        text = text.replace('"', "&quot;")
+    if "\n" in text:
+        text = text.replace("\n", "&#10;")
+    if "\t" in text:
+        text = text.replace("\t", "&#9;")
+    return text
 
 
 # Markdown -----------------------------------------------------------------------------

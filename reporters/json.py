@@ -1,14 +1,19 @@
-"""Canonical JSON: the results document itself, in the order every other format uses.
+"""JSON: the results document itself, in the order every other format uses.
 
-Machines diff it, so only order changes; no field is added, dropped or reformatted and the
-output stays valid against ``schemas/results.schema.json``.
+Only order changes; no field is added, dropped or reformatted and the output stays valid
+against ``schemas/results.schema.json``. The layout is "one item per line": sorted keys,
+each top-level member on its own line and each rule, result, waiver and collection error on
+its own line. A weekly diff then shows one changed line per changed result, and it is
+written by the C JSON encoder: the indented form (``engine.fileio.canonical_json``) goes
+through the pure-Python encoder and alone takes about 2 s for 100,000 results.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from typing import Any
 
-from runbook_guard.engine.fileio import canonical_json
 from runbook_guard.reporters.escape import json_surrogates
 from runbook_guard.reporters.model import Report, fields_key, stable_sorted
 
@@ -32,5 +37,22 @@ def normalised(report: Report) -> dict[str, Any]:
     return document
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
+
+
+def line_json(document: Mapping[str, Any]) -> str:
+    """Sorted keys, one top-level member per line, one item of a top-level list per line."""
+    encode = _ENCODER.encode
+    members = []
+    for key in sorted(document):
+        value = document[key]
+        if isinstance(value, list) and value:
+            items = ",\n".join(["    " + encode(item) for item in value])
+            members.append(f"  {encode(key)}: [\n{items}\n  ]")
+        else:
+            members.append(f"  {encode(key)}: {encode(value)}")
+    return json_surrogates("{\n" + ",\n".join(members) + "\n}\n")
+
+
 def render_json(report: Report) -> str:
-    return json_surrogates(canonical_json(normalised(report)))
+    return line_json(normalised(report))

@@ -58,13 +58,19 @@ def fingerprint(rule_id: str, resource_id: str | None) -> str:
     return hashlib.sha256(key).hexdigest()
 
 
+_VALUE_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
+
+
 def format_value(value: Any) -> str:
     """An observed value as a reader sees it; ``None`` is "no data", never an empty cell."""
     if value is None:
         return "no data"
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
+    kind = type(value)
+    if kind is str:
+        return str(value)
+    if kind is int:
+        return str(value)
+    return _VALUE_ENCODER.encode(value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,11 +14,12 @@ location and collapse into one alert.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
-from runbook_guard.engine.fileio import canonical_json
 from runbook_guard.reporters.escape import json_surrogates, md_fence, md_inline
 from runbook_guard.reporters.model import STATUSES, Report, Row, Rule
 
@@ -50,6 +51,7 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
+@lru_cache(maxsize=1024)
 def _uri(path: str) -> str:
     """A relative URI reference for a repository path (percent-encoded, never absolute)."""
     return quote(path.lstrip("/"), safe="/-._~") or "policies"
@@ -309,4 +311,8 @@ def sarif_document(report: Report, limit: int = MAX_RESULTS) -> dict[str, Any]:
 
 
 def render_sarif(report: Report, limit: int = MAX_RESULTS) -> str:
-    return json_surrogates(canonical_json(sarif_document(report, limit)))
+    """Compact JSON with sorted keys: consumers are tools, and GitHub's limit is on size."""
+    text = json.dumps(
+        sarif_document(report, limit), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
+    return json_surrogates(text) + "\n"

@@ -93,11 +93,12 @@ def _check_markdown(doc: dict[str, Any], name: str, message: str) -> None:
     assert table_problems(markdown) == []
     assert unexpected_html(markdown) == []
     all_tables = tables(markdown)
-    findings = next(t for t in all_tables if t[0][:2] == ["#", "Status"])
-    row = next(r for r in findings if r[3] == "sqs-queue-depth" and r[1] == "fail")
-    assert row[4] == name
-    assert row[5] == name  # observed is the name too
-    assert row[7] == message
+    rows = [r for t in all_tables if t[0][:2] == ["Status", "Resource"] for r in t[1:]]
+    mine = [r for r in rows if r[6] == f"arn:{name}"]
+    assert sorted(r[0] for r in mine) == ["error", "fail", "warn"]
+    for row in mine:
+        assert row[1:3] == [name, name]  # resource, and observed (the name too)
+        assert row[4] == message
     passing = next(t for t in all_tables if t[0] == ["Rule", "Resource", "Observed", "Expected"])
     assert ["logs-retention-7-days", name, name, "< 100"] in passing
 

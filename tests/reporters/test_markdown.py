@@ -49,23 +49,35 @@ def test_header_names_scope_time_versions_and_digests(results: dict[str, Any]) -
     assert scope["Snapshot digest"] == "sha256:" + "ab" * 32
 
 
+FINDING_HEADER = [
+    "Status",
+    "Resource",
+    "Observed",
+    "Expected",
+    "Message",
+    "Evidence",
+    "Resource id",
+]
+
+
 def test_findings_worst_first_with_observed_next_to_expected(results: dict[str, Any]) -> None:
     markdown = render(results, "markdown")
-    findings = next(t for t in tables(markdown) if t[0][:2] == ["#", "Status"])
-    assert [row[1] for row in findings[1:]] == [
-        "fail",
-        "fail",
-        "fail",
-        "error",
-        "warn",
-        "warn",
-        "note",
-    ]
-    assert [row[2] for row in findings[1:4]] == ["critical", "high", "high"]
-    header = findings[0]
-    assert header.index("Expected") == header.index("Observed") + 1
-    pitr = next(row for row in findings if row[3] == "dynamodb-pitr-enabled")
-    assert pitr[5:7] == ["DISABLED", "ENABLED"]
+    all_tables = tables(markdown)
+    overview = next(t for t in all_tables if t[0][:2] == ["Rule", "Severity"])
+    assert [row[0] for row in overview[1:]] == [
+        "iam-unused-access-keys", "dynamodb-pitr-enabled", "sqs-dlq-empty",
+        "sqs-queue-depth", "logs-retention-7-days",
+    ]  # fmt: skip
+    groups = [t for t in all_tables if t[0] == FINDING_HEADER]
+    assert [h.split(":")[0] for h in _headings(markdown, "h3")] == [r[0] for r in overview[1:]]
+    rows = [row for table in groups for row in table[1:]]
+    assert len(rows) == 7
+    queue = groups[3]
+    assert [row[0] for row in queue[1:]] == ["error", "warn", "note"]  # worst first in a rule
+    pitr = groups[1][1]
+    assert pitr[2:4] == ["DISABLED", "ENABLED"]
+    assert pitr[5] == '{"PointInTimeRecoveryStatus": "DISABLED"}'
+    assert "missing permissions: sqs:GetQueueAttributes" in queue[1][5]
     # the remediation is a code block, verbatim
     fences = [t.content for t in parser().parse(markdown) if t.type == "fence" and t.info == "bash"]
     assert any(f.startswith("aws dynamodb update-continuous-backups --table-name") for f in fences)

@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Render 100,000 results to all four formats; print time per format, total and peak memory.
+
+    .venv/bin/python benchmarks/report.py [--results N]
+
+Targets (issue 4): under 5 s in total and under 1 GiB. The document comes from the test
+factory (realistic rules; every status; waivers; collection errors) and is built before the
+clock starts: the benchmark measures the report stage, not the fixture.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from runbook_guard.reporters import FORMATS, paused_gc  # noqa: E402
+from runbook_guard.reporters.json import render_json  # noqa: E402
+from runbook_guard.reporters.junit import render_junit  # noqa: E402
+from runbook_guard.reporters.markdown import render_markdown  # noqa: E402
+from runbook_guard.reporters.model import build_report  # noqa: E402
+from runbook_guard.reporters.sarif import render_sarif  # noqa: E402
+from tests.reporters.factory import bulk_document  # noqa: E402
+
+RENDERERS = {
+    "junit": render_junit,
+    "sarif": render_sarif,
+    "markdown": render_markdown,
+    "json": render_json,
+}
+TARGET_SECONDS = 5.0
+TARGET_BYTES = 1 << 30
+
+
+def peak_rss() -> int:
+    """Peak resident set size of this process in bytes (ru_maxrss is KiB on Linux)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=int, default=100_000)
+    args = parser.parse_args()
+    document = bulk_document(args.results)
+    before = peak_rss()
+    print(f"{args.results} results, {len(document['rules'])} rules; formats: {', '.join(FORMATS)}")
+    started = time.perf_counter()
+    with paused_gc():  # as render_all/write_reports do
+        report = build_report(document)
+        index = time.perf_counter() - started
+        print(f"  {'index (shared)':<15} {index:6.2f} s")
+        for fmt in FORMATS:
+            began = time.perf_counter()
+            text = RENDERERS[fmt](report)
+            elapsed = time.perf_counter() - began
+            print(f"  {fmt:<15} {elapsed:6.2f} s  {len(text.encode('utf-8')) / 1e6:8.1f} MB")
+            del text
+    total = time.perf_counter() - started
+    peak = peak_rss()
+    print(f"  {'total':<15} {total:6.2f} s (target < {TARGET_SECONDS:.0f} s)")
+    print(
+        f"  peak RSS {peak / 2**20:.0f} MiB (document alone {before / 2**20:.0f} MiB; "
+        f"target < {TARGET_BYTES / 2**30:.0f} GiB)"
+    )
+    return 0 if total < TARGET_SECONDS and peak < TARGET_BYTES else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
