@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from runbook_guard.engine.config import GATES
 from runbook_guard.engine.errors import InputError, problem
 
 # Display order: what needs action first, what needs nothing last.
@@ -28,16 +29,6 @@ RULE_LEVEL = "(rule-level)"
 
 _STATUS_RANK = {status: rank for rank, status in enumerate(STATUSES)}
 _SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
-
-
-# The same table as the engine's gate (engine.config.GATES; a test keeps them equal), kept
-# here so reporters render any results document without loading engine configuration.
-GATES: dict[str, frozenset[str]] = {
-    "note": frozenset({"note", "warn", "fail", "error"}),
-    "warn": frozenset({"warn", "fail", "error"}),
-    "fail": frozenset({"fail", "error"}),
-    "never": frozenset(),
-}
 
 
 def blocking_statuses(fail_on: str) -> frozenset[str]:

@@ -10,7 +10,6 @@ import pytest
 
 from runbook_guard.engine.errors import InputError
 from runbook_guard.reporters import load_results, validate_results
-from runbook_guard.reporters.model import GATES
 
 from .factory import bulk_document, document, with_hostile_text
 
@@ -57,11 +56,6 @@ def test_unknown_rule_and_wrong_summary(tmp_path: Path, results: dict[str, Any])
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot read"):
         load_results(tmp_path / "absent.json")
-
-
-def test_gates_match_the_engine() -> None:
-    config = pytest.importorskip("runbook_guard.engine.config")
-    assert config.GATES == GATES
 
 
 def test_factory_documents_are_valid() -> None:
