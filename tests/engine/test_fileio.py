@@ -1,0 +1,35 @@
+"""Reports are written atomically: a failure leaves the previous file whole."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from runbook_guard.engine import fileio
+
+
+def test_a_failed_write_leaves_the_previous_report_and_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "report.md"
+    fileio.write_text_atomic(target, "old report\n")
+
+    def broken_replace(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fileio.os, "replace", broken_replace)
+    with pytest.raises(OSError, match="No space"):
+        fileio.write_text_atomic(target, "new report\n")
+    assert target.read_text() == "old report\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.md"]
+
+
+def test_written_files_get_ordinary_permissions(tmp_path: Path) -> None:
+    target = tmp_path / "nested" / "results.json"
+    fileio.write_json_atomic(target, {"b": 1, "a": [1, 2]})
+    assert target.read_text() == '{\n  "a": [\n    1,\n    2\n  ],\n  "b": 1\n}\n'
+    assert (
+        stat.S_IMODE(target.stat().st_mode) & 0o044
+    )  # readable by group/others under a normal umask
