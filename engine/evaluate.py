@@ -199,22 +199,18 @@ class Evaluator:
             if target is None and self.snapshot.incomplete(rule.related[alias][0]):
                 cause = f"related {alias} not found and its listing was incomplete"
                 return _error(rule, ref, [cause], self.snapshot, resource)
-        status, message = "pass", "as expected"
-        if rule.expect is not None:
-            verdict = rule.expect(ctx)
+        # expect unmet is a fail; warn_unless (checked only once expect holds) unmet a warn.
+        for condition, unmet in ((rule.expect, "fail"), (rule.warn_unless, "warn")):
+            if condition is None:
+                continue
+            verdict = condition(ctx)
             if verdict is UNDECIDED:
                 return _error(rule, ref, ctx.causes, self.snapshot, resource)
             if not verdict:
-                return self._finish(rule, ref, ctx, "fail", "; ".join(ctx.failures))
-            if rule.warn_unless is not None:
-                verdict = rule.warn_unless(ctx)
-                if verdict is UNDECIDED:
-                    return _error(rule, ref, ctx.causes, self.snapshot, resource)
-                if not verdict:
-                    return self._finish(rule, ref, ctx, "warn", "; ".join(ctx.failures))
+                return self._finish(rule, ref, ctx, unmet, "; ".join(ctx.failures))
         if rule.value is not None and rule.levels is not None:
             return self._levels(rule, ref, ctx, resource)
-        return self._finish(rule, ref, ctx, status, message)
+        return self._finish(rule, ref, ctx, "pass", "as expected")
 
     def _levels(
         self,
