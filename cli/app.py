@@ -6,6 +6,9 @@ creates the app and maps the outcome to an exit code.
 
 from __future__ import annotations
 
+import os
+import sys
+
 import typer
 
 app = typer.Typer(
@@ -23,7 +26,23 @@ def _root() -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    Bad input is handled inside each command (exit 2 with positioned problems). Anything
+    else that escapes is a bug in runbook-guard: say so in one line and exit 3, so a CI log
+    never mistakes a crash for findings; RUNBOOK_GUARD_DEBUG=1 shows the traceback.
+    """
     from runbook_guard.cli import commands  # noqa: F401  (registers the commands)
 
-    app()
+    try:
+        app(standalone_mode=True)
+    except Exception as error:  # the last line of defence, by design
+        if os.environ.get("RUNBOOK_GUARD_DEBUG") == "1":
+            raise
+        name = type(error).__name__
+        print(
+            f"runbook-guard: internal error: {name}: {error} (a bug: please report it; "
+            "RUNBOOK_GUARD_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        sys.exit(3)
