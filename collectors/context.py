@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 import boto3
 from botocore.client import BaseClient
 from botocore.config import Config
+from botocore.exceptions import ProfileNotFound
 
 from runbook_guard.collectors.calls import GLOBAL_REGION, Call, Journal
 from runbook_guard.collectors.registry import OperationSet, declare
+from runbook_guard.engine.errors import InputError
 
 #: Global services answer in us-east-1 (IAM, Budgets); S3 listing works from any region.
 GLOBAL_CLIENT_REGION = "us-east-1"
@@ -30,8 +32,8 @@ IDENTITY_API = declare(OperationSet("sts.identity", "sts", ("GetCallerIdentity",
 class Scope:
     """What a collection covers and how patient it is.
 
-    ``session_factory`` and ``client_hook`` exist for tests (a botocore event handler or a
-    Stubber on the real client); production leaves them unset.
+    ``session_factory`` exists for tests (botocore event handlers on the collecting session,
+    which every client inherits); production leaves it unset.
     """
 
     profile: str | None = None
@@ -47,8 +49,6 @@ class Scope:
     quiet: bool = False
     now: datetime | None = None
     session_factory: Callable[[str | None], boto3.Session] | None = None
-    client_hook: Callable[[str, str, BaseClient], None] | None = None
-    extra_config: dict[str, Any] = field(default_factory=dict)
 
     def moment(self) -> datetime:
         return self.now or datetime.now(timezone.utc)
@@ -85,7 +85,6 @@ class Context:
             connect_timeout=scope.connect_timeout,
             read_timeout=scope.read_timeout,
             max_pool_connections=max(10, scope.max_workers * 2),
-            **scope.extra_config,
         )
         self.base = self._session()
         self.regions = list(dict.fromkeys(scope.regions)) or [
@@ -98,7 +97,10 @@ class Context:
         elif credentials:
             session = boto3.Session(region_name=self.base.region_name, **credentials)
         else:
-            session = boto3.Session(profile_name=self.scope.profile)
+            try:
+                session = boto3.Session(profile_name=self.scope.profile)
+            except ProfileNotFound as exc:
+                raise InputError([f"--profile: {exc}"]) from None
         session.events.register("before-call", self.journal.count_call)
         return session
 
@@ -114,8 +116,6 @@ class Context:
                     region_name=real_region,
                     config=self.config,
                 )
-                if self.scope.client_hook is not None:
-                    self.scope.client_hook(service, real_region, client)
                 self._clients[key] = client
             return client
 

@@ -15,9 +15,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from runbook_guard.demo.stack import Stack
 
-#: Log groups (5 functions + ECS), REST API, dashboard, 3 alarms.
-RESOURCES = 6 + 1 + 1 + 3
-
 #: Per function kind: (invocations, errors, max duration ms, concurrent executions).
 LAMBDA_FIGURES = {
     "ApiHandler": (1000.0, 3.0, 12000.0, 3.0),

@@ -35,7 +35,6 @@ class Seeded:
     prefixes: list[str] = field(default_factory=list)
     functions: list[str] = field(default_factory=list)
     queues: list[str] = field(default_factory=list)
-    resources: int = 0
 
 
 @dataclass(frozen=True)
@@ -100,8 +99,6 @@ def _seed_copy(stack: Stack, seeded: Seeded) -> None:
     _cloudtrail(stack)
     _budget(stack)
     observability.seed(stack, functions)
-    seeded.resources += 1 + 3 + 2 * len(WORKERS) + len(FUNCTIONS) * 2 + 2 + 2 + 2 + 1 + 1
-    seeded.resources += observability.RESOURCES
 
 
 def _iam(stack: Stack) -> str:

@@ -18,9 +18,9 @@ import pytest
 from moto import mock_aws
 
 from runbook_guard.collectors import Scope, collect
-from runbook_guard.collectors.registry import COLLECTORS, load_all
+from runbook_guard.demo.plans import everything_plan
 from runbook_guard.demo.stack import Seeded, seed_runbook_stack
-from runbook_guard.engine.plan import CollectionPlan, LogQuery, MetricQuery
+from runbook_guard.engine.plan import CollectionPlan
 
 ROOT = Path(__file__).resolve().parents[2]
 DUMMY_ENV = {
@@ -59,48 +59,7 @@ def seeded(mocked: None) -> Seeded:
 
 def full_plan() -> CollectionPlan:
     """Every resource type, with the metrics and log count the runbook's rules ask for."""
-    load_all()
-    plan = CollectionPlan(parameters={"prefix": "agenticai"})
-    for resource_type in COLLECTORS:
-        plan.request(resource_type)
-    plan.request("aws.cloudtrail.event").options.update(
-        event_names=["DeleteTable"], window_hours=[168]
-    )
-    plan.request("aws.ssm.parameter").options["path"] = ["/agenticai"]
-    plan.request("aws.dynamodb.table").options["backup_days"] = [7]
-    day = 86400
-    fn = (("FunctionName", "{name}"),)
-    lam = plan.request("aws.lambda.function")
-    for key, metric, stat, reduce in (
-        ("errors", "Errors", "Sum", "sum"),
-        ("invocations", "Invocations", "Sum", "sum"),
-        ("max_duration", "Duration", "Maximum", "max"),
-        ("concurrency", "ConcurrentExecutions", "Maximum", "max"),
-    ):
-        query = MetricQuery(key, "AWS/Lambda", metric, stat, fn, day, 300, reduce)
-        lam.metrics.append((query, lambda r: str(r["name"]).startswith("agenticai")))
-    api = plan.request("aws.apigateway.rest_api")
-    for key, metric in (("errors_5xx", "5XXError"), ("count", "Count")):
-        query = MetricQuery(
-            key, "AWS/ApiGateway", metric, "Sum", (("ApiName", "{name}"),), day, 300, "sum"
-        )
-        api.metrics.append((query, lambda r: True))
-    table = plan.request("aws.dynamodb.table")
-    throttles = MetricQuery(
-        "throttled",
-        "AWS/DynamoDB",
-        "ThrottledRequests",
-        "Sum",
-        (("TableName", "{name}"),),
-        day,
-        300,
-        "max",
-    )
-    table.metrics.append((throttles, lambda r: True))
-    logs = plan.request("aws.logs.log_group")
-    errors = LogQuery("errors", "ERROR", day)
-    logs.log_queries.append((errors, lambda r: str(r["name"]).startswith("/aws/lambda/agenticai")))
-    return plan
+    return everything_plan("agenticai")
 
 
 @pytest.fixture

@@ -12,10 +12,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
+import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.exceptions import EndpointConnectionError
 
 from runbook_guard.demo.stack import Seeded
+from runbook_guard.engine.errors import InputError
 from runbook_guard.engine.plan import CollectionPlan
 
 Snapshot = dict[str, Any]
@@ -180,3 +182,24 @@ def test_a_role_that_cannot_be_assumed_marks_its_account_incomplete(
         {"type": "aws.sqs.queue", "account": "222222222222", "region": "global", "complete": False}
     ]
     assert snapshot["resources"] == []
+
+
+def test_an_unknown_profile_is_bad_input(aws_env: None, run: Run) -> None:
+    with pytest.raises(InputError, match="--profile"):
+        run(plan_of("aws.sqs.queue"), profile="no-such-profile-here")
+
+
+def test_no_credentials_is_an_error_not_a_crash(
+    aws_env: None, run: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    snapshot = run(plan_of("aws.sqs.queue"))
+    [error] = snapshot["errors"]
+    assert (error["operation"], error["code"]) == ("GetCallerIdentity", "NoCredentialsError")
+    assert snapshot["coverage"] == [
+        {"type": "aws.sqs.queue", "account": "unknown", "region": "global", "complete": False}
+    ]
