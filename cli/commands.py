@@ -3,6 +3,7 @@
 from runbook_guard.cli import (  # noqa: F401
     check,
     collect,
+    coverage,
     demo,
     evaluate,
     iam_policy,
