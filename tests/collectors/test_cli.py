@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
-from runbook_guard.demo.server import DUMMY_ENV, moto_server
+from runbook_guard.demo.server import DUMMY_ENV, moto_server, reset
 from runbook_guard.demo.stack import DEFAULT_SECRET, seed_runbook_stack
 
 pytestmark = pytest.mark.slow
@@ -22,6 +22,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def endpoint(aws_env: None) -> Iterator[str]:
     with moto_server() as url:
+        reset(url)  # moto's state is per process: start from nothing whatever ran before
         seed_runbook_stack(boto3.Session(), endpoint_url=url)
         yield url
 

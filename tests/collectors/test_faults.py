@@ -203,3 +203,11 @@ def test_no_credentials_is_an_error_not_a_crash(
     assert snapshot["coverage"] == [
         {"type": "aws.sqs.queue", "account": "unknown", "region": "global", "complete": False}
     ]
+
+
+def test_no_progress_output_off_a_terminal(
+    seeded: Seeded, run: Run, capfd: pytest.CaptureFixture[str]
+) -> None:
+    run(plan_of("aws.sqs.queue"), quiet=False)
+    captured = capfd.readouterr()
+    assert (captured.out, captured.err) == ("", "")
