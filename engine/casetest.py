@@ -54,16 +54,28 @@ def _case_snapshot(rule: CompiledRule, case: Mapping[str, Any]) -> Snapshot:
         if "logs" in entry:
             resource["logs"] = {log_keys.get(k, k): v for k, v in entry["logs"].items()}
         resources.append(resource)
+    incomplete = set(case.get("incomplete", []))
+    types |= incomplete
     types.discard("")
-    return Snapshot({
-        "schema_version": 1,
-        "metadata": {"tool_version": "test", "started_at": "", "finished_at": "",
-                     "accounts": [ACCOUNT], "regions": [REGION], "parameters": {}},
-        "resources": resources,
-        "errors": list(case.get("errors", [])),
-        "coverage": [{"type": t, "account": ACCOUNT, "region": REGION, "complete": True}
-                     for t in sorted(types)],
-    })  # fmt: skip
+    return Snapshot(
+        {
+            "schema_version": 1,
+            "metadata": {
+                "tool_version": "test",
+                "started_at": "",
+                "finished_at": "",
+                "accounts": [ACCOUNT],
+                "regions": [REGION],
+                "parameters": {},
+            },
+            "resources": resources,
+            "errors": list(case.get("errors", [])),
+            "coverage": [
+                {"type": t, "account": ACCOUNT, "region": REGION, "complete": t not in incomplete}
+                for t in sorted(types)
+            ],
+        }
+    )
 
 
 def _check(results: list[dict[str, Any]], expect: Any) -> list[str]:
@@ -74,8 +86,9 @@ def _check(results: list[dict[str, Any]], expect: Any) -> list[str]:
         for result in results:
             if result["status"] != expect:
                 name = (result["resource"] or {}).get("name", "(rule)")
-                failures.append(f"{name}: expected {expect}, got {result['status']}: "
-                                f"{result['message']}")  # fmt: skip
+                failures.append(
+                    f"{name}: expected {expect}, got {result['status']}: {result['message']}"
+                )
         return failures
     by_name = {(r["resource"] or {}).get("name", "(rule)"): r for r in results}
     for name, status in expect.items():

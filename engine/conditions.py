@@ -121,6 +121,9 @@ def _leaf(at: tuple[str | int, ...], spec: dict[str, Any], op: Operator) -> Cond
     get, roots = _path(at, path)
     if_absent = spec.get("if_absent", _ABSENT_OK)
     operand_of = _operand_getter((*at, op.name), spec[op.name])
+    dynamic = isinstance(spec[op.name], dict) and "related" in spec[op.name]
+    constant = spec[op.name]
+    test = op.test
     if op.name == "matches":
         try:
             re.compile(spec[op.name])
@@ -137,7 +140,7 @@ def _leaf(at: tuple[str | int, ...], spec: dict[str, Any], op: Operator) -> Cond
                 return UNDECIDED
         ctx.evidence[str(path)] = value
         try:
-            ok = op.test(value, operand_of(ctx), ctx.now)
+            ok = test(value, operand_of(ctx) if dynamic else constant, ctx.now)
         except NotComparable as error:
             ctx.causes.append(f"{path}: {error}")
             return UNDECIDED

@@ -18,11 +18,18 @@ from runbook_guard.engine.rules import CompiledRule
 from runbook_guard.engine.snapshot import ACCESS_DENIED, Snapshot, blocked_lookup
 
 Result = dict[str, Any]
+_NO_BINDINGS: dict[str, Any] = {}  # shared and never written: selection without names
 STATUS_ORDER = ("fail", "error", "warn", "note", "pass", "waived", "manual")
 
 
 def _ref(resource: Mapping[str, Any]) -> dict[str, str]:
-    return {k: resource[k] for k in ("type", "id", "name", "region", "account")}
+    return {
+        "type": resource["type"],
+        "id": resource["id"],
+        "name": resource["name"],
+        "region": resource["region"],
+        "account": resource["account"],
+    }
 
 
 def _result(
@@ -70,7 +77,9 @@ def _error(
 def _clean(value: Any) -> Any:
     """Stable JSON for evidence: floats rounded so the same inputs give the same bytes."""
     if isinstance(value, float):
-        return round(value, 6)
+        rounded = round(value, 6)
+        # 2.0 keys reads as a measurement error; whole numbers print as whole numbers.
+        return int(rounded) if rounded.is_integer() and abs(rounded) < 2**53 else rounded
     if value is NO_DATA:
         return "no data"
     return value
@@ -115,7 +124,11 @@ class Evaluator:
         if gaps and rule.names is None:
             extras.append(_error(rule, None, [*gaps, "resources may be missing from the check"]))
         elif not selected and not extras:
-            message = f"no {rule.resource_type} matched the rule's selection; nothing to check"
+            message = f"no {rule.resource_type} matched the rule's selection" + (
+                "; nothing to check"
+                if rule.when_none in ("pass", "note")
+                else "; expected at least one"
+            )
             extras.append(_result(rule, None, rule.when_none, message))
         # Selected resources come in snapshot order (type, account, region, id); results
         # about the rule itself or about missing resources go first, sorted the same way.
@@ -134,7 +147,7 @@ class Evaluator:
         if rule.names is not None:
             gaps = self.snapshot.incomplete(rule.resource_type)
             for name, bindings in rule.names:
-                found = self.snapshot.by_name.get((rule.resource_type, name), [])
+                found = self.snapshot.named(rule.resource_type, name)
                 if found:
                     chosen.extend((resource, bindings) for resource in found)
                     continue
@@ -151,7 +164,7 @@ class Evaluator:
                     message = f"{rule.resource_type} {name} does not exist"
                     results.append(_result(rule, ref, "fail", message, observed="missing"))
         else:
-            chosen = [(r, {}) for r in self.snapshot.by_type.get(rule.resource_type, [])]
+            chosen = [(r, _NO_BINDINGS) for r in self.snapshot.by_type.get(rule.resource_type, [])]
         if rule.name_pattern is not None:
             chosen = [(r, b) for r, b in chosen if rule.name_pattern.search(r["name"])]
         if rule.where is None:
@@ -177,7 +190,7 @@ class Evaluator:
         related: dict[str, Mapping[str, Any] | None] = {}
         for alias, (rtype, template) in rule.related.items():
             name = str(substitute(template, {**rule.parameters, **bindings}))
-            candidates = self.snapshot.by_name.get((rtype, name), [])
+            candidates = self.snapshot.named(rtype, name)
             same = [
                 c
                 for c in candidates
@@ -195,14 +208,13 @@ class Evaluator:
             ctx = self._context(rule, resource, bindings)
         else:
             ctx = EvalContext(resource, resource["data"], self.now, blocked, None, self.tables)
-        for alias, target in ctx.related.items():
-            if target is None and self.snapshot.incomplete(rule.related[alias][0]):
-                cause = f"related {alias} not found and its listing was incomplete"
-                return _error(rule, ref, [cause], self.snapshot, resource)
+        if rule.related:
+            for alias, target in ctx.related.items():
+                if target is None and self.snapshot.incomplete(rule.related[alias][0]):
+                    cause = f"related {alias} not found and its listing was incomplete"
+                    return _error(rule, ref, [cause], self.snapshot, resource)
         # expect unmet is a fail; warn_unless (checked only once expect holds) unmet a warn.
-        for condition, unmet in ((rule.expect, "fail"), (rule.warn_unless, "warn")):
-            if condition is None:
-                continue
+        for condition, unmet in rule.conditions:
             verdict = condition(ctx)
             if verdict is UNDECIDED:
                 return _error(rule, ref, ctx.causes, self.snapshot, resource)
@@ -234,9 +246,7 @@ class Evaluator:
             return _error(rule, ref, causes, self.snapshot, resource)
         status = rule.levels.classify(number)
         observed = _clean(number)
-        message = _LEVEL_MESSAGES[status].format(
-            value=f"{observed}{_unit_suffix(rule.unit)}", **rule.levels.texts()
-        )
+        message = rule.level_messages[status].format(observed)
         return self._finish(rule, ref, ctx, status, message, observed=observed)
 
     def _finish(
@@ -251,22 +261,10 @@ class Evaluator:
         evidence = ctx.evidence
         for key, value in evidence.items():
             if type(value) is float:
-                evidence[key] = round(value, 6)
+                evidence[key] = _clean(value)
         if observed is None and evidence:
             observed = next(iter(evidence.values())) if len(evidence) == 1 else evidence
         return _result(rule, ref, status, message, observed, evidence)
-
-
-_LEVEL_MESSAGES = {
-    "pass": "{value} is in the normal range",
-    "note": "{value} is above normal ({normal}) but not past the warning threshold",
-    "warn": "{value} is past the warning threshold ({warn})",
-    "fail": "{value} is past the critical threshold ({fail})",
-}
-
-
-def _unit_suffix(unit: str) -> str:
-    return unit if unit in ("", "%") or unit.startswith("/") else f" {unit}"
 
 
 def evaluate_rules(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -39,9 +40,11 @@ def _umask() -> int:
 def canonical_json(document: Any) -> str:
     """The one JSON form every stage writes: sorted keys, two-space indent, trailing newline.
 
-    Sorting keys is what makes the same inputs give the same bytes.
+    Sorting keys is what makes the same inputs give the same bytes. orjson writes it an order
+    of magnitude faster than the standard library's indenting encoder, which matters for a
+    results.json of half a million results.
     """
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
 
 
 def write_json_atomic(path: Path, document: Any) -> None:

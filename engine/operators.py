@@ -53,6 +53,8 @@ def _ordered(compare: Callable[[float, float], bool]) -> Callable[[Any, Any, dat
 
 def _equal(value: Any, operand: Any) -> bool:
     """Equality that lets SQS-style numeric strings equal numbers, and nothing looser."""
+    if type(value) is str and type(operand) is str:  # the common case, decided at once
+        return value == operand
     if isinstance(value, bool) or isinstance(operand, bool):
         return value is operand or (value == operand and type(value) is type(operand))
     if isinstance(operand, (int, float)) and isinstance(value, str):

@@ -241,6 +241,11 @@ def _case() -> dict[str, Any]:
                 },
             },
             "errors": {"type": "array", "items": {"type": "object"}},
+            "incomplete": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "resource types whose listing is marked incomplete in this case",
+            },
             "expect": {
                 "oneOf": [
                     {"enum": [*STATUSES_DECIDED, "manual"]},

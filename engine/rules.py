@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from runbook_guard.engine.conditions import (
@@ -66,6 +67,27 @@ class CompiledRule:
     logs: dict[str, LogQuery] = field(default_factory=dict)
     collect: dict[str, Any] = field(default_factory=dict)
     parameters: Mapping[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def conditions(self) -> list[tuple[Condition, str]]:
+        """The conditions to check in order, each with the status it gives when unmet."""
+        pairs = ((self.expect, "fail"), (self.warn_unless, "warn"))
+        return [(condition, unmet) for condition, unmet in pairs if condition is not None]
+
+    @cached_property
+    def level_messages(self) -> dict[str, str]:
+        """Per status, the message for a value (a ``{}`` slot), thresholds already filled in."""
+        if self.levels is None:
+            return {}
+        unit = self.unit if self.unit in ("", "%") or self.unit.startswith("/") else f" {self.unit}"
+        texts = {k: v.replace("{", "{{").replace("}", "}}") for k, v in self.levels.texts().items()}
+        value = "{}" + unit.replace("{", "{{").replace("}", "}}")
+        return {
+            "pass": f"{value} is in the normal range",
+            "note": f"{value} is above normal ({texts['normal']}) but not past warning",
+            "warn": f"{value} is past the warning threshold ({texts['warn']})",
+            "fail": f"{value} is past the critical threshold ({texts['fail']})",
+        }
 
     def metadata(self) -> dict[str, Any]:
         """The rule as the results document describes it to reporters."""

@@ -53,10 +53,10 @@ class Snapshot:
         )
         self.coverage = document["coverage"]
         self.by_type: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-        self.by_name: dict[tuple[str, str], list[Mapping[str, Any]]] = defaultdict(list)
         for resource in self.resources:
             self.by_type[resource["type"]].append(resource)
-            self.by_name[(resource["type"], resource["name"])].append(resource)
+        # Built per type on first use: only rules with names or related resources need it.
+        self._by_name: dict[str, dict[str, list[Mapping[str, Any]]]] = {}
         self.collected_types = {entry["type"] for entry in self.coverage}
         self._incomplete: dict[str, list[str]] = defaultdict(list)
         for entry in self.coverage:
@@ -86,12 +86,23 @@ class Snapshot:
             f"{detail}"
         )
 
+    def named(self, resource_type: str, name: str) -> list[Mapping[str, Any]]:
+        """Resources of a type with this name (one per account and region at most)."""
+        index = self._by_name.get(resource_type)
+        if index is None:
+            index = self._by_name[resource_type] = defaultdict(list)
+            for resource in self.by_type.get(resource_type, []):
+                index[resource["name"]].append(resource)
+        return index.get(name, [])
+
     def incomplete(self, resource_type: str) -> list[str]:
         """Why resources of this type may be missing from the snapshot (empty if none)."""
         return self._incomplete.get(resource_type, _NO_CAUSES)
 
     def errors_for(self, resource: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         """Collection errors that may have left holes in this resource's data."""
+        if not self._by_resource and not self._by_scope:
+            return []  # a snapshot without errors: the common case, decided at once
         own = self._by_resource.get(resource["id"])
         scoped = self._by_scope.get((resource["type"], resource["account"], resource["region"]))
         anywhere = self._by_scope.get((resource["type"], "", resource["region"]))
