@@ -22,6 +22,7 @@ API = OperationSet(
         "DescribeContributorInsights",
         "ListBackups",
         "ListExports",
+        "DescribeExport",
     ),
 )
 
@@ -67,6 +68,32 @@ def collect_tables(call: Call, requests: Mapping[str, TypeRequest]) -> list[dict
             "ListExports", "ExportSummaries", TableArn=arn, resource=arn, data_keys=["Exports"]
         )
         if exports is not None:
-            table["Exports"] = exports
+            table["Exports"] = _describe_exports(call, arn, exports)
         resources.append(call.resource(TABLE, arn, name, table))
     return resources
+
+
+#: Exports described per table, newest first (their ARNs end in an id that starts with a
+#: millisecond timestamp): the weekly-export rule looks back days, not years, so older exports
+#: are not worth a call each.
+MAX_DESCRIBED_EXPORTS = 20
+EXPORT_FIELDS = ("ExportTime", "StartTime", "EndTime", "S3Bucket", "S3Prefix", "ExportFormat")
+
+
+def _describe_exports(call: Call, arn: str, summaries: list[Any]) -> list[dict[str, Any]]:
+    """Summaries merged with DescribeExport's time and bucket, which ListExports lacks.
+
+    A failed describe leaves that export without the fields (and records the error), so a
+    rule that needs them decides ``error``, never pass.
+    """
+    exports = sorted(
+        (dict(s) for s in summaries), key=lambda e: str(e.get("ExportArn")), reverse=True
+    )
+    for export in exports[:MAX_DESCRIBED_EXPORTS]:
+        described = call.request(
+            "DescribeExport", ExportArn=export["ExportArn"], resource=arn, data_keys=["Exports"]
+        )
+        if described is not None:
+            details = described.get("ExportDescription", {})
+            export.update({k: details[k] for k in EXPORT_FIELDS if k in details})
+    return exports

@@ -139,10 +139,14 @@ def _metrics(stack: Stack, functions: list[str], api_name: str) -> None:
     cloudwatch = stack.client("cloudwatch")
     at = stack.now - timedelta(minutes=10)
 
-    def datum(metric: str, dimension: str, value: str, number: float, unit: str) -> Any:
+    def datum(
+        metric: str, dimension: str, value: str, number: float, unit: str, **more: str
+    ) -> Any:
+        dimensions = [{"Name": dimension, "Value": value}]
+        dimensions += [{"Name": name, "Value": extra} for name, extra in more.items()]
         return {
             "MetricName": metric,
-            "Dimensions": [{"Name": dimension, "Value": value}],
+            "Dimensions": dimensions,
             "Timestamp": at,
             "Value": number,
             "Unit": unit,
@@ -162,11 +166,19 @@ def _metrics(stack: Stack, functions: list[str], api_name: str) -> None:
     cloudwatch.put_metric_data(
         Namespace="AWS/ApiGateway",
         MetricData=[
-            datum("5XXError", "ApiName", api_name, 2.0, "Count"),
-            datum("Count", "ApiName", api_name, 1000.0, "Count"),
+            # The runbook's 5xx rate is per stage: ApiName + Stage, as API Gateway reports it.
+            # No Latency datapoints: moto 5.2 fails a whole GetMetricData call that asks a
+            # percentile (p50/p95/p99) of a metric that has data.
+            datum("5XXError", "ApiName", api_name, 2.0, "Count", Stage="prod"),
+            datum("Count", "ApiName", api_name, 1000.0, "Count", Stage="prod"),
         ],
     )
+    table = f"{stack.prefix}-data"
     cloudwatch.put_metric_data(
         Namespace="AWS/DynamoDB",
-        MetricData=[datum("ThrottledRequests", "TableName", f"{stack.prefix}-data", 0.0, "Count")],
+        # Violation RB-W03/T04: 7 write throttles in one 5-minute period (warn is > 5).
+        MetricData=[
+            datum("ReadThrottleEvents", "TableName", table, 0.0, "Count"),
+            datum("WriteThrottleEvents", "TableName", table, 7.0, "Count"),
+        ],
     )

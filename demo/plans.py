@@ -12,15 +12,19 @@ DAY = 86400
 
 LAMBDA, API, TABLE = "aws.lambda.function", "aws.apigateway.rest_api", "aws.dynamodb.table"
 
-#: (resource type, key, namespace, metric, stat, dimension name, reduce) per the runbook's table.
+BY_FUNCTION = (("FunctionName", "{name}"),)
+BY_STAGE = (("ApiName", "{name}"), ("Stage", "prod"))
+BY_TABLE = (("TableName", "{name}"),)
+
+#: (resource type, key, namespace, metric, stat, dimensions, reduce) per the runbook's table.
 METRICS = (
-    (LAMBDA, "errors", "AWS/Lambda", "Errors", "Sum", "FunctionName", "sum"),
-    (LAMBDA, "invocations", "AWS/Lambda", "Invocations", "Sum", "FunctionName", "sum"),
-    (LAMBDA, "max_duration", "AWS/Lambda", "Duration", "Maximum", "FunctionName", "max"),
-    (LAMBDA, "concurrency", "AWS/Lambda", "ConcurrentExecutions", "Maximum", "FunctionName", "max"),
-    (API, "errors_5xx", "AWS/ApiGateway", "5XXError", "Sum", "ApiName", "sum"),
-    (API, "count", "AWS/ApiGateway", "Count", "Sum", "ApiName", "sum"),
-    (TABLE, "throttled", "AWS/DynamoDB", "ThrottledRequests", "Sum", "TableName", "max"),
+    (LAMBDA, "errors", "AWS/Lambda", "Errors", "Sum", BY_FUNCTION, "sum"),
+    (LAMBDA, "invocations", "AWS/Lambda", "Invocations", "Sum", BY_FUNCTION, "sum"),
+    (LAMBDA, "max_duration", "AWS/Lambda", "Duration", "Maximum", BY_FUNCTION, "max"),
+    (LAMBDA, "concurrency", "AWS/Lambda", "ConcurrentExecutions", "Maximum", BY_FUNCTION, "max"),
+    (API, "errors_5xx", "AWS/ApiGateway", "5XXError", "Sum", BY_STAGE, "sum"),
+    (API, "count", "AWS/ApiGateway", "Count", "Sum", BY_STAGE, "sum"),
+    (TABLE, "throttled", "AWS/DynamoDB", "WriteThrottleEvents", "Sum", BY_TABLE, "max"),
 )
 
 
@@ -39,10 +43,8 @@ def everything_plan(
     )
     plan.request("aws.ssm.parameter").options["path"] = [f"/{prefix}"]
     plan.request("aws.dynamodb.table").options["backup_days"] = [7]
-    for rtype, key, namespace, metric, stat, dimension, reduce in METRICS:
-        query = MetricQuery(
-            key, namespace, metric, stat, ((dimension, "{name}"),), DAY, 300, reduce
-        )
+    for rtype, key, namespace, metric, stat, dimensions, reduce in METRICS:
+        query = MetricQuery(key, namespace, metric, stat, dimensions, DAY, 300, reduce)
         plan.request(rtype).metrics.append((query, lambda r: str(r["name"]).startswith(prefix)))
     errors = LogQuery("errors", "ERROR", DAY)
     plan.request("aws.logs.log_group").log_queries.append(

@@ -88,8 +88,8 @@ def seed_runbook_stack(
 
 def _seed_copy(stack: Stack, seeded: Seeded) -> None:
     role_arn = _iam(stack)
+    _s3(stack)  # before DynamoDB: the weekly export writes to the backups bucket
     _dynamodb(stack)
-    _s3(stack)
     queues = dict(_sqs(stack))
     seeded.queues.extend(queues)
     functions = _lambda(stack, role_arn, queues)
@@ -146,6 +146,13 @@ def _dynamodb(stack: Stack) -> None:
         TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"}
     )
     ddb.create_backup(TableName=table, BackupName=f"{table}-weekly")
+    arn = ddb.describe_table(TableName=table)["Table"]["TableArn"]
+    ddb.export_table_to_point_in_time(
+        TableArn=arn,
+        S3Bucket=f"{stack.prefix}-backups",
+        S3Prefix="dynamodb-exports/weekly",
+        ExportFormat="DYNAMODB_JSON",
+    )
 
 
 def _s3(stack: Stack) -> None:

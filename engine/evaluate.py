@@ -246,7 +246,7 @@ class Evaluator:
             return _error(rule, ref, causes, self.snapshot, resource)
         status = rule.levels.classify(number)
         observed = _clean(number)
-        message = rule.level_messages[status].format(observed)
+        message = rule.level_messages[status].format(_display(number))
         return self._finish(rule, ref, ctx, status, message, observed=observed)
 
     def _finish(
@@ -265,6 +265,12 @@ class Evaluator:
         if observed is None and evidence:
             observed = next(iter(evidence.values())) if len(evidence) == 1 else evidence
         return _result(rule, ref, status, message, observed, evidence)
+
+
+def _display(number: float) -> str:
+    """A value for people: at most two decimals (the exact value is in ``observed``)."""
+    text = f"{number:.2f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
 
 
 def evaluate_rules(

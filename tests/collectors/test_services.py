@@ -86,9 +86,11 @@ def test_dynamodb_table(snapshot: Snapshot) -> None:
     assert pitr["PointInTimeRecoveryStatus"] == "ENABLED"
     assert data["TimeToLiveDescription"] == {"AttributeName": "ttl", "TimeToLiveStatus": "ENABLED"}
     assert [b["BackupStatus"] for b in data["Backups"]] == ["AVAILABLE"]
-    assert data["Exports"] == []
+    (export,) = data["Exports"]  # the weekly export, merged with DescribeExport's bucket
+    assert (export["ExportStatus"], export["S3Bucket"]) == ("COMPLETED", "agenticai-backups")
+    assert export["S3Prefix"] == "dynamodb-exports/weekly"
     assert "ContributorInsights" not in data  # moto lacks it; the error says so
-    assert table["metrics"] == {"throttled": 0.0}
+    assert table["metrics"] == {"throttled": 7.0}  # the seeded write throttles, worst 5 minutes
 
 
 def test_s3_not_configured_is_null(snapshot: Snapshot) -> None:

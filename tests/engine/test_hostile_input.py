@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -12,6 +13,18 @@ from runbook_guard.engine.documents import validate_document
 from runbook_guard.engine.errors import InputError
 from runbook_guard.engine.loader import load_policy_set
 from runbook_guard.engine.yamlsafe import parse_yaml
+
+
+def problems_of(action: Callable[[], object]) -> list[str]:
+    """The problems an action refuses its input with; [] when it accepts it. Any other
+    exception propagates and fails the test: that is the point."""
+    try:
+        action()
+    except InputError as error:
+        assert error.problems, "an InputError must say what is wrong"  # noqa: PT017
+        return error.problems
+    return []
+
 
 POLICY = (
     Path(__file__).resolve().parents[2] / "policies" / "agenticai" / "backup.yaml"
@@ -33,22 +46,16 @@ def test_mutated_policies_load_or_fail_with_a_positioned_problem(
     text = POLICY[:start] + junk + POLICY[start + length :]
     path = tmp_path / "mutated.yaml"
     path.write_text(text)
-    try:
-        load_policy_set([path])
-    except InputError as error:
-        assert error.problems
-        for line in error.problems:
-            assert line.startswith(f"{path}:"), line
-            assert "\n" not in line
+    for line in problems_of(lambda: load_policy_set([path])):
+        assert line.startswith(f"{path}:"), line
+        assert "\n" not in line
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=200))
 def test_arbitrary_text_parses_or_is_refused(text: str) -> None:
-    try:
-        parse_yaml(text, "x.yaml")
-    except InputError as error:
-        assert error.problems[0].startswith("x.yaml:")
+    for line in problems_of(lambda: parse_yaml(text, "x.yaml")):
+        assert line.startswith("x.yaml:"), line
 
 
 @settings(max_examples=100, deadline=None)
@@ -63,7 +70,7 @@ def test_arbitrary_text_parses_or_is_refused(text: str) -> None:
 )
 def test_arbitrary_json_is_validated_not_crashed_on(document: object) -> None:
     text = json.dumps(document)
-    try:
-        validate_document(document, text, Path("snapshot.json"), "snapshot")
-    except InputError as error:
-        assert all(p.startswith("snapshot.json:") for p in error.problems)
+    problems = problems_of(
+        lambda: validate_document(document, text, Path("snapshot.json"), "snapshot")
+    )
+    assert all(p.startswith("snapshot.json:") for p in problems)
