@@ -158,6 +158,7 @@ def _quantifier(at: tuple[str | int, ...], spec: dict[str, Any], name: str) -> C
     if_absent = spec.get("if_absent", _ABSENT_OK)
     need_all = name == "all_items"
     words = describe(spec)
+    message = spec.get("message")
 
     def quantified(ctx: EvalContext) -> Any:
         items = _read(ctx, get, roots, str(path), if_absent, False)
@@ -181,7 +182,7 @@ def _quantifier(at: tuple[str | int, ...], spec: dict[str, Any], name: str) -> C
             result = True if True in verdicts else UNDECIDED if UNDECIDED in verdicts else False
         if result is False:
             ctx.failures.append(
-                f"{matched} of {len(items)} items of {path} match; expected {words}"
+                message or f"{matched} of {len(items)} items of {path} match; expected {words}"
             )
         return result
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from runbook_guard.engine.context import NO_DATA, UNDECIDED, EvalContext
 from runbook_guard.engine.params import substitute
+from runbook_guard.engine.paths import MISSING
 from runbook_guard.engine.rules import CompiledRule
 from runbook_guard.engine.snapshot import ACCESS_DENIED, Snapshot, blocked_lookup
 
@@ -220,7 +221,7 @@ class Evaluator:
                 return _error(rule, ref, ctx.causes, self.snapshot, resource)
             if not verdict:
                 return self._finish(rule, ref, ctx, unmet, "; ".join(ctx.failures))
-        if rule.value is not None and rule.levels is not None:
+        if rule.value is not None:
             return self._levels(rule, ref, ctx, resource)
         return self._finish(rule, ref, ctx, "pass", "as expected")
 
@@ -232,7 +233,6 @@ class Evaluator:
         resource: Mapping[str, Any],
     ) -> Result:
         assert rule.value is not None
-        assert rule.levels is not None
         value = rule.value(ctx)
         if value is UNDECIDED:
             return _error(rule, ref, ctx.causes, self.snapshot, resource)
@@ -244,7 +244,7 @@ class Evaluator:
         except (TypeError, ValueError):
             causes = [f"value {value!r} is not a number"]
             return _error(rule, ref, causes, self.snapshot, resource)
-        status = rule.levels.classify(number)
+        status = rule.levels.classify(number) if rule.levels is not None else "pass"
         observed = _clean(number)
         message = rule.level_messages[status].format(_display(number))
         return self._finish(rule, ref, ctx, status, message, observed=observed)
@@ -259,6 +259,9 @@ class Evaluator:
         observed: Any = None,
     ) -> Result:
         evidence = ctx.evidence
+        for label, get in rule.evidence:
+            found = get(ctx.data)
+            evidence[label] = None if found is MISSING else found
         for key, value in evidence.items():
             if type(value) is float:
                 evidence[key] = _clean(value)

@@ -21,7 +21,7 @@ import jsonschema
 
 from runbook_guard.engine.conditions import CompileError
 from runbook_guard.engine.errors import InputError, problem
-from runbook_guard.engine.params import ParameterError, parse_override, references
+from runbook_guard.engine.params import ParameterError, parse_override, references, substitute
 from runbook_guard.engine.rules import CompiledRule, RuleSource, compile_rule
 from runbook_guard.engine.yamlsafe import Located, load_yaml
 
@@ -75,6 +75,7 @@ class ParameterDecl:
     default: Any
     description: str
     declared_in: str
+    located: Located | None = None
 
 
 @dataclass
@@ -110,7 +111,7 @@ class PolicySet:
                               f"{known})" for name in unknown])  # fmt: skip
         for name, value in overrides.items():
             values[name] = _coerce(name, value, values[name])
-        return values
+        return resolve_references(values)
 
     def compile(self, overrides: Mapping[str, Any] | None = None) -> list[CompiledRule]:
         """Every rule compiled with the effective parameters, sorted by id."""
@@ -128,6 +129,38 @@ class PolicySet:
         if problems:
             raise InputError(problems)
         return sorted(compiled, key=lambda rule: rule.id)
+
+
+def resolve_references(values: dict[str, Any]) -> dict[str, Any]:
+    """Let a parameter build on others (``dashboard: "${prefix}-dashboard"``).
+
+    Resolved after overrides, so overriding ``prefix`` moves every name built on it. A
+    reference to an unknown parameter, or a cycle, is refused with the names involved.
+    """
+    resolved: dict[str, Any] = {}
+
+    def resolve(name: str, chain: tuple[str, ...]) -> Any:
+        if name in resolved:
+            return resolved[name]
+        if name in chain:
+            raise InputError(
+                [f"parameters refer to each other in a cycle: {' -> '.join((*chain, name))}"]
+            )
+        value = values[name]
+        needed = {ref for _, ref in references(value)}
+        unknown = sorted(needed - set(values))
+        if unknown:
+            raise InputError([f"parameter {name!r} refers to undeclared {', '.join(unknown)}"])
+        context = {ref: resolve(ref, (*chain, name)) for ref in needed}
+        try:
+            resolved[name] = substitute(value, context) if needed else value
+        except ParameterError as error:
+            raise InputError([f"parameter {name!r}: {error}"]) from None
+        return resolved[name]
+
+    for name in values:
+        resolve(name, ())
+    return resolved
 
 
 def _coerce(name: str, value: Any, default: Any) -> Any:
@@ -221,6 +254,7 @@ def load_policy_set(paths: Sequence[Path] | None = None) -> PolicySet:
     for path, located in located_files:
         problems.extend(_absorb(policy_set, path, located))
     problems.extend(_check_rules(policy_set))
+    problems.extend(_check_parameter_defaults(policy_set))
     if problems:
         raise InputError(problems)
     policy_set.digest = "sha256:" + digest.hexdigest()
@@ -242,7 +276,9 @@ def _absorb(policy_set: PolicySet, path: Path, located: Located) -> list[str]:
             problems.append(located.problem(("parameters", name), message))
             continue
         description = str(decl.get("description", ""))
-        policy_set.parameters[name] = ParameterDecl(decl["default"], description, located.path)
+        policy_set.parameters[name] = ParameterDecl(
+            decl["default"], description, located.path, located
+        )
     for name, table in document.get("data", {}).items():
         try:
             policy_set.tables[name] = _table(path, located, name, table)
@@ -271,6 +307,28 @@ def _table(path: Path, located: Located, name: str, table: Any) -> dict[str, Any
     if not isinstance(entries, dict):
         raise InputError([data.problem((), "a data file needs a mapping under 'entries'")])
     return entries
+
+
+def _check_parameter_defaults(policy_set: PolicySet) -> list[str]:
+    """Defaults that build on other parameters must name declared ones, without a cycle."""
+    problems = []
+    for name, decl in sorted(policy_set.parameters.items()):
+        if decl.located is None:
+            continue
+        unknown = sorted({ref for _, ref in references(decl.default)} - set(policy_set.parameters))
+        for ref in unknown:
+            at = ("parameters", name, "default")
+            problems.append(decl.located.problem(at, f"unknown parameter '${{{ref}}}'"))
+    if problems:
+        return problems
+    try:
+        policy_set.effective_parameters({})
+    except InputError as error:
+        first = next(iter(policy_set.parameters.values()))
+        if first.located is None:
+            return error.problems
+        return [first.located.problem(("parameters",), p) for p in error.problems]
+    return []
 
 
 def _check_rules(policy_set: PolicySet) -> list[str]:

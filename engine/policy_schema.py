@@ -205,6 +205,17 @@ def _rule() -> dict[str, Any]:
                     name: {"type": ["string", "number"]} for name in ("normal", "warn", "fail")
                 },
             },
+            "informational": {
+                "type": "boolean",
+                "description": "report the value as evidence and pass: no levels (table size, "
+                "latency figures the runbook asks to review, not to gate on)",
+            },
+            "evidence": {
+                "type": "object",
+                "additionalProperties": {"type": "string"},
+                "description": "label -> JMESPath: extra values every result records as evidence "
+                "(null when absent), e.g. who and when for a CloudTrail event",
+            },
             "no_data": {"enum": STATUSES_DECIDED, "default": "error"},
             "when_none": {"enum": STATUSES_DECIDED, "default": "note"},
             "remediation": _text("what to do; the runbook's own command where it has one"),

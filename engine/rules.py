@@ -17,6 +17,7 @@ from runbook_guard.engine.conditions import (
     describe,
 )
 from runbook_guard.engine.params import ParameterError, expand_names, substitute
+from runbook_guard.engine.paths import PathError, compile_path
 from runbook_guard.engine.plan import LogQuery, MetricQuery
 from runbook_guard.engine.thresholds import Levels, ThresholdError, parse_levels
 
@@ -60,6 +61,8 @@ class CompiledRule:
     value: Value | None = None
     levels: Levels | None = None
     unit: str = ""
+    informational: bool = False
+    evidence: list[tuple[str, Any]] = field(default_factory=list)
     no_data: str = "error"
     when_none: str = "note"
     expected: str = ""
@@ -78,7 +81,14 @@ class CompiledRule:
     def level_messages(self) -> dict[str, str]:
         """Per status, the message for a value (a ``{}`` slot), thresholds already filled in."""
         if self.levels is None:
-            return {}
+            suffix = (
+                self.unit
+                if self.unit in ("", "%") or self.unit.startswith("/")
+                else f" {self.unit}"
+            )
+            return {
+                "pass": "{}" + suffix.replace("{", "{{").replace("}", "}}") + " (informational)"
+            }
         unit = self.unit if self.unit in ("", "%") or self.unit.startswith("/") else f" {self.unit}"
         texts = {k: v.replace("{", "{{").replace("}", "}}") for k, v in self.levels.texts().items()}
         value = "{}" + unit.replace("{", "{{").replace("}", "}}")
@@ -227,9 +237,20 @@ def _compile_checks(
     rule: CompiledRule, resolved: dict[str, Any], tables: Mapping[str, Mapping[str, Any]]
 ) -> None:
     has_value, has_levels = "value" in resolved, "levels" in resolved
-    if has_value != has_levels:
+    rule.informational = bool(resolved.get("informational", False))
+    if rule.informational:
+        if not has_value or has_levels:
+            at = ("levels",) if has_levels else ("informational",)
+            raise CompileError(at, "an informational rule has a 'value' and no 'levels'")
+    elif has_value != has_levels:
         missing = "levels" if has_value else "value"
         raise CompileError((missing,), f"'value' and 'levels' go together; '{missing}' is missing")
+    for label, expression in (resolved.get("evidence") or {}).items():
+        try:
+            getter, _roots = compile_path(str(expression))
+        except PathError as error:
+            raise CompileError(("evidence", label), str(error)) from None
+        rule.evidence.append((str(label), getter))
     if "expect" not in resolved and not has_value:
         raise CompileError((), "a check rule needs 'expect', or 'value' with 'levels'")
     if "warn_unless" in resolved and "expect" not in resolved:
@@ -249,11 +270,14 @@ def _compile_checks(
         if "ratio" in resolved["value"] and rule.unit == "%":
             value = _percent(value)
         rule.value = value
-        try:
-            rule.levels = parse_levels(resolved["levels"], rule.unit)
-        except ThresholdError as error:
-            raise CompileError(("levels",), str(error)) from None
-        words.append(rule.levels.describe())
+        if rule.informational:
+            words.append("informational: the value is reported, not judged")
+        else:
+            try:
+                rule.levels = parse_levels(resolved["levels"], rule.unit)
+            except ThresholdError as error:
+                raise CompileError(("levels",), str(error)) from None
+            words.append(rule.levels.describe())
     rule.expected = "; ".join(words)
 
 

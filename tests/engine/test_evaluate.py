@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from runbook_guard.engine.errors import InputError
 from runbook_guard.engine.fileio import canonical_json
 from runbook_guard.engine.results import build_results
 from runbook_guard.engine.snapshot import Snapshot
@@ -402,3 +403,112 @@ def test_results_are_byte_identical_across_runs_and_input_orderings(tmp_path: Pa
         results = build_results(policy_set, rules, Snapshot(doc), policy_set.defaults(), NOW)
         outputs.add(canonical_json(results))
     assert len(outputs) == 1
+
+
+# ---- informational values, extra evidence, parameters built on parameters -----------------
+
+INFORMATIONAL = (
+    HEADER
+    + """
+  - id: table.size
+    title: table size is reported
+    covers: [RB-W05]
+    section: Weekly
+    cadence: weekly
+    severity: info
+    resource: aws.dynamodb.table
+    informational: true
+    value: {path: TableSizeBytes, unit: bytes}
+    evidence: {items: ItemCount, created: CreationDateTime}
+    no_data: note
+"""
+)
+
+
+def test_an_informational_value_passes_with_the_value_and_extra_evidence(tmp_path: Path) -> None:
+    table = resource(
+        "aws.dynamodb.table", "agenticai-data", {"TableSizeBytes": 2048.0, "ItemCount": 12}
+    )
+    (result,) = run(tmp_path, INFORMATIONAL, snapshot_doc([table]))
+    assert (result["status"], result["observed"]) == ("pass", 2048)
+    assert result["message"] == "2048 bytes (informational)"
+    assert result["evidence"] == {"TableSizeBytes": 2048, "items": 12, "created": None}
+    assert "informational" in result["expected"]
+
+
+def test_an_informational_value_that_is_absent_is_still_an_error(tmp_path: Path) -> None:
+    (result,) = run(
+        tmp_path, INFORMATIONAL, snapshot_doc([resource("aws.dynamodb.table", "t", {})])
+    )
+    assert result["status"] == "error"
+
+
+def test_an_informational_rule_takes_no_levels(tmp_path: Path) -> None:
+    text = INFORMATIONAL.replace(
+        "    no_data: note\n", '    no_data: note\n    levels: {warn: "> 1"}\n'
+    )
+    with pytest.raises(InputError, match="informational rule has a 'value' and no 'levels'"):
+        compile_text(tmp_path, text)
+
+
+QUANTIFIER_MESSAGE = (
+    HEADER
+    + """
+  - id: fn.alias
+    title: live alias
+    covers: [RB-I01]
+    section: Incident
+    cadence: daily
+    severity: high
+    resource: aws.lambda.function
+    expect:
+      path: Aliases
+      any_item: {path: Name, equals: live}
+      message: no live alias to roll back with
+"""
+)
+
+
+def test_a_quantifier_speaks_its_own_message(tmp_path: Path) -> None:
+    doc = snapshot_doc([resource("aws.lambda.function", "f", {"Aliases": []})])
+    (result,) = run(tmp_path, QUANTIFIER_MESSAGE, doc)
+    assert (result["status"], result["message"]) == ("fail", "no live alias to roll back with")
+
+
+BUILT = """
+parameters:
+  prefix: {default: agenticai}
+  dashboard: {default: "${prefix}-dashboard"}
+rules:
+  - id: dash.exists
+    title: dashboard
+    covers: [RB-D03]
+    section: Daily
+    cadence: daily
+    severity: medium
+    resource: aws.cloudwatch.dashboard
+    select: {names: ["${dashboard}"]}
+    expect: {path: DashboardBody, exists: true}
+"""
+
+
+def test_parameters_can_build_on_parameters_and_follow_overrides(tmp_path: Path) -> None:
+    doc = snapshot_doc(
+        [resource("aws.cloudwatch.dashboard", "acme-dashboard", {"DashboardBody": {}})]
+    )
+    assert statuses(run(tmp_path, BUILT, doc, prefix="acme")) == {"acme-dashboard": "pass"}
+    assert statuses(run(tmp_path, BUILT, doc)) == {"agenticai-dashboard": "fail"}
+
+
+def test_parameter_cycles_and_unknown_references_are_refused_with_a_position(
+    tmp_path: Path,
+) -> None:
+    cyclic = BUILT.replace("prefix: {default: agenticai}", 'prefix: {default: "${dashboard}"}')
+    with pytest.raises(InputError, match="cycle"):
+        compile_text(tmp_path, cyclic)
+    unknown = BUILT.replace('"${prefix}-dashboard"', '"${prefx}-dashboard"')
+    with pytest.raises(InputError) as caught:
+        compile_text(tmp_path, unknown)
+    assert caught.value.problems == [
+        f"{tmp_path / 'rules.yaml'}:4:15: parameters.dashboard.default: unknown parameter '${{prefx}}'"
+    ]
