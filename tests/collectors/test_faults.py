@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 from typing import Any
 
 import boto3
@@ -18,7 +19,10 @@ from botocore.exceptions import EndpointConnectionError
 
 from runbook_guard.demo.stack import Seeded
 from runbook_guard.engine.errors import InputError
+from runbook_guard.engine.evaluate import evaluate_rules
+from runbook_guard.engine.loader import load_policy_set
 from runbook_guard.engine.plan import CollectionPlan
+from runbook_guard.engine.snapshot import Snapshot as IndexedSnapshot
 
 Snapshot = dict[str, Any]
 Run = Callable[..., Snapshot]
@@ -74,6 +78,23 @@ def test_denied_pitr_is_an_error_naming_the_action(
     assert error["resource_type"] == "aws.dynamodb.table"
     # The table itself was listed: the type is complete, the key is what is missing.
     assert coverage(snapshot)[("aws.dynamodb.table", "us-east-1")] is True
+
+    # Through the real engine and the shipped pack: the PITR rule cannot be decided (error,
+    # naming the permission), while rules on the same table that did get their data decide.
+    policy_set = load_policy_set()
+    results = evaluate_rules(
+        policy_set.compile(),
+        IndexedSnapshot(snapshot),
+        datetime.now(timezone.utc),
+        policy_set.tables,
+    )
+    on_table = {r["rule"]: r for r in results if (r["resource"] or {}).get("id") == table["id"]}
+    pitr = on_table["dynamodb.pitr-enabled"]
+    assert pitr["status"] == "error"
+    assert pitr["missing_permissions"] == ["dynamodb:DescribeContinuousBackups"]
+    assert "grant dynamodb:DescribeContinuousBackups" in pitr["message"]
+    assert on_table["dynamodb.on-demand-billing"]["status"] == "pass"
+    assert on_table["dynamodb.ttl-enabled"]["status"] == "pass"
 
 
 def test_throttling_is_retried_then_recorded(
