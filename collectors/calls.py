@@ -8,6 +8,7 @@ exactly the rules that needed those keys into ``error`` (fail closed) and leave 
 from __future__ import annotations
 
 import base64
+import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timezone
@@ -73,6 +74,19 @@ def envelope(
     }
 
 
+_TAG = re.compile(r"<[^>]+>")
+
+
+def readable(message: str, limit: int = 300) -> str:
+    """One line of text from an error body, which endpoints sometimes send as an HTML page.
+
+    A proxy or a local stand-in (moto's HTTP 500) answers with a whole HTML document; the
+    snapshot, and every report quoting it, wants the sentence, not the markup.
+    """
+    text = " ".join(_TAG.sub(" ", message).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def error_code(exc: BaseException) -> tuple[str, str]:
     """(code, message) for anything a call can raise.
 
@@ -84,7 +98,7 @@ def error_code(exc: BaseException) -> tuple[str, str]:
         code = str(
             err.get("Code") or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         )
-        return code, str(err.get("Message") or exc)
+        return code, readable(str(err.get("Message") or exc))
     if isinstance(exc, Problem):
         return exc.code, str(exc)
     if isinstance(exc, NotImplementedError):
@@ -178,7 +192,7 @@ class Call:
                 "resource_type": rtype,
                 "iam_action": self.api.iam_action(operation),
                 "code": code,
-                "message": message[:1000],
+                "message": readable(message),
             }
             if resource:
                 error["resource"] = resource
