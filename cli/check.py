@@ -2,11 +2,14 @@
 
 collect -> snapshot.json -> evaluate -> results.json -> reports, all in one output folder, and
 the exit code of the gate. Every intermediate file is kept: an auditor can re-run
-``evaluate`` on the same snapshot and get the same bytes.
+``evaluate`` on the same snapshot and get the same bytes, and next week's run can take this
+results.json as ``--previous`` (it is read before anything is written, so it may be the
+results.json in the same output folder).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,6 +27,7 @@ from runbook_guard.cli.options import (
     WaiversOption,
 )
 from runbook_guard.cli.pipeline import Prepared, evaluate, prepare
+from runbook_guard.cli.report import PreviousOption, load_previous
 from runbook_guard.collectors import Scope, collect
 from runbook_guard.engine.fileio import write_json_atomic
 from runbook_guard.engine.planner import build_plan
@@ -46,6 +50,7 @@ def run_pipeline(
     formats: list[str],
     now: str | None,
     waivers: Path | None,
+    previous: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Collect, evaluate and report into ``output_dir``; returns the results document."""
     unknown = sorted(set(formats) - set(FORMATS))
@@ -57,7 +62,8 @@ def run_pipeline(
     write_json_atomic(output_dir / "snapshot.json", snapshot)
     results = evaluate(prepared, Snapshot(snapshot), now, waivers)
     write_json_atomic(output_dir / "results.json", results)
-    write_reports(results, default_paths(output_dir, formats), fail_on=prepared.fail_on)
+    paths = default_paths(output_dir, formats)
+    write_reports(results, paths, fail_on=prepared.fail_on, previous=previous)
     return results
 
 
@@ -79,11 +85,13 @@ def check(
         list[str] | None, typer.Option("--role-arn", help="Role to assume (repeatable).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    previous: PreviousOption = None,
 ) -> None:
     """Collect, evaluate and report in one go; exit 1 when the gate blocks."""
 
     def run() -> tuple[dict[str, Any], str]:
         prepared = prepare(config, policies, param, fail_on)
+        before = load_previous(previous)  # before collecting: bad input fails fast
         scope = Scope(
             profile=profile or prepared.config.profile,
             regions=list(region or []) or prepared.config.regions,
@@ -91,7 +99,7 @@ def check(
             quiet=quiet,
         )
         formats = list(fmt or FORMATS)
-        results = run_pipeline(prepared, scope, output_dir, formats, now, waivers)
+        results = run_pipeline(prepared, scope, output_dir, formats, now, waivers, before)
         return results, prepared.fail_on
 
     results, gate = guarded(run)

@@ -5,7 +5,8 @@ Without ``--output``, each format goes to its default file name in ``--output-di
 one format and neither option, the report goes to stdout (``-`` as an output also means
 stdout). Relative ``--output`` paths are taken inside ``--output-dir`` when both are given.
 The exit code is 0 once the reports are written (2 for unusable input or options): the gate
-belongs to ``evaluate``/``check``; ``--fail-on`` here only shapes the reports.
+belongs to ``evaluate``/``check``; ``--fail-on`` here only shapes the reports. ``--previous``
+names last run's results.json: Markdown then says what changed and SARIF marks baselineState.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -29,6 +30,19 @@ from runbook_guard.reporters import (
 )
 
 STDOUT = "-"
+
+PreviousOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--previous",
+        help="An earlier run's results.json: report what changed since it (Markdown, SARIF).",
+    ),
+]
+
+
+def load_previous(path: Path | None) -> dict[str, Any] | None:
+    """The previous run's results, checked like any results file (bad input is exit 2)."""
+    return None if path is None else load_results(path)
 
 
 class Format(str, Enum):
@@ -46,7 +60,11 @@ class FailOn(str, Enum):
 
 
 def plan_outputs(
-    formats: list[str], outputs: list[str], output_dir: Path | None, results: Path
+    formats: list[str],
+    outputs: list[str],
+    output_dir: Path | None,
+    results: Path,
+    previous: Path | None = None,
 ) -> list[tuple[str, Path | None]]:
     """(format, path) pairs, ``None`` meaning stdout; option mistakes are InputErrors."""
 
@@ -79,8 +97,9 @@ def plan_outputs(
     targets = [path.resolve() for _, path in plan if path is not None]
     if len(set(targets)) != len(targets):
         raise bad("two reports would be written to the same file")
-    if results.resolve() in targets:
-        raise bad(f"would overwrite the results file {results}")
+    for kind, source in (("results", results), ("previous results", previous)):
+        if source is not None and source.resolve() in targets:
+            raise bad(f"would overwrite the {kind} file {source}")
     return plan
 
 
@@ -125,14 +144,16 @@ def report(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No summary table on stderr.")
     ] = False,
+    previous: PreviousOption = None,
 ) -> None:
     """Render a results file as JUnit XML, SARIF 2.1.0, Markdown and/or canonical JSON."""
 
     def run() -> None:
         names = [fmt.value for fmt in formats]
-        plan = plan_outputs(names, outputs or [], output_dir, results)
+        plan = plan_outputs(names, outputs or [], output_dir, results, previous)
         document = load_results(results)
-        texts = render_all(document, names, fail_on=fail_on.value)
+        before = load_previous(previous)
+        texts = render_all(document, names, fail_on=fail_on.value, previous=before)
         for (_, path), text in zip(plan, texts, strict=True):
             if path is None:
                 sys.stdout.write(text)

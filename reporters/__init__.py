@@ -6,6 +6,11 @@ document always gives the same bytes. Typical use::
     from runbook_guard.reporters import default_paths, write_reports
     write_reports(results, default_paths(Path("out")))          # all four formats
     text = render(results, "sarif", fail_on="warn")             # one format as a string
+    write_reports(results, paths, previous=last_week)            # with "what changed"
+
+``previous`` is an earlier results document (validated, e.g. by ``load_results``): with it,
+Markdown gains a "Changes since the previous run" section and SARIF results a
+``baselineState`` (see ``changes.py`` and docs/reports.md).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook_guard.engine.fileio import write_text_atomic
+from runbook_guard.reporters.changes import Changes, compare_documents, with_changes
 from runbook_guard.reporters.console import print_summary
 from runbook_guard.reporters.json import render_json
 from runbook_guard.reporters.junit import render_junit
@@ -66,12 +72,26 @@ def _renderer(fmt: str) -> Callable[[Report], str]:
         raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}") from None
 
 
-def render(results: Mapping[str, Any], fmt: str, *, fail_on: str = "fail") -> str:
+def index(
+    results: Mapping[str, Any], fail_on: str = "fail", previous: Mapping[str, Any] | None = None
+) -> Report:
+    """The shared view every renderer reads, compared with ``previous`` when one is given."""
+    report = build_report(results, fail_on)
+    return report if previous is None else with_changes(report, previous)
+
+
+def render(
+    results: Mapping[str, Any],
+    fmt: str,
+    *,
+    fail_on: str = "fail",
+    previous: Mapping[str, Any] | None = None,
+) -> str:
     """One format as a string. ``fail_on`` sets which statuses JUnit marks failed and the gate
     line Markdown prints (note, warn, fail or never, as for ``evaluate``)."""
     renderer = _renderer(fmt)
     with paused_gc():
-        return renderer(build_report(results, fail_on))
+        return renderer(index(results, fail_on, previous))
 
 
 def default_paths(
@@ -82,12 +102,16 @@ def default_paths(
 
 
 def render_all(
-    results: Mapping[str, Any], formats: Iterable[str], *, fail_on: str = "fail"
+    results: Mapping[str, Any],
+    formats: Iterable[str],
+    *,
+    fail_on: str = "fail",
+    previous: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """Several formats from one indexing of the document (what write_reports and the CLI use)."""
     renderers = [_renderer(fmt) for fmt in formats]
     with paused_gc():
-        report = build_report(results, fail_on)
+        report = index(results, fail_on, previous)
         return [renderer(report) for renderer in renderers]
 
 
@@ -96,6 +120,7 @@ def write_reports(
     formats_and_paths: Mapping[str, Path | str] | Iterable[tuple[str, Path | str]],
     *,
     fail_on: str = "fail",
+    previous: Mapping[str, Any] | None = None,
 ) -> list[Path]:
     """Render every requested format, then write each file atomically.
 
@@ -105,7 +130,7 @@ def write_reports(
     pairs = list(
         formats_and_paths.items() if isinstance(formats_and_paths, Mapping) else formats_and_paths
     )
-    texts = render_all(results, [fmt for fmt, _ in pairs], fail_on=fail_on)
+    texts = render_all(results, [fmt for fmt, _ in pairs], fail_on=fail_on, previous=previous)
     paths = [Path(path) for _, path in pairs]
     for path, text in zip(paths, texts, strict=True):
         write_text_atomic(path, text)
@@ -116,9 +141,12 @@ __all__ = [
     "DEFAULT_FILENAMES",
     "FAIL_ON",
     "FORMATS",
+    "Changes",
     "blocking_statuses",
     "build_report",
+    "compare_documents",
     "default_paths",
+    "index",
     "load_results",
     "paused_gc",
     "print_summary",

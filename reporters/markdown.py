@@ -19,6 +19,7 @@ from typing import Any
 
 import jinja2
 
+from runbook_guard.reporters.changes import Change, pack_names
 from runbook_guard.reporters.escape import md_fence, md_inline
 from runbook_guard.reporters.model import (
     ACTION_STATUSES,
@@ -102,6 +103,12 @@ def finding_row(row: Row) -> Md:
     )
 
 
+def change_row(change: Change) -> Md:
+    """Rule, resource, before -> now, message, resource id: one row per changed finding."""
+    transition = f"{change.before_text} \u2192 {change.after_text}"
+    return md_row((change.rule_id, change.resource_name, transition, change.message, change.label))
+
+
 def _load(name: str) -> str:
     folder = resources.files("runbook_guard.reporters").joinpath("templates")
     return folder.joinpath(name).read_text(encoding="utf-8")
@@ -125,6 +132,7 @@ def environment() -> jinja2.Environment:
     env.globals["resource_cell"] = resource_cell
     env.globals["md_row"] = md_row
     env.globals["finding_row"] = finding_row
+    env.globals["change_row"] = change_row
     return env
 
 
@@ -184,6 +192,8 @@ def context(report: Report) -> Mapping[str, Any]:
         "rule_results": _rule_results(report),
         "blocked": report.blocked(),
         "parameters": sorted(report.policies["parameters"].items()),
+        "changes": report.changes,
+        "packs_now": pack_names(report.document),
     }
 
 

@@ -14,10 +14,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runbook_guard.engine.config import GATES
 from runbook_guard.engine.errors import InputError, problem
+
+if TYPE_CHECKING:  # changes.py builds on this module; the field only names its type
+    from runbook_guard.reporters.changes import Changes
 
 # Display order: what needs action first, what needs nothing last.
 STATUSES = ("fail", "error", "warn", "note", "waived", "manual", "pass")
@@ -202,6 +205,7 @@ class Report:
     collection_errors: tuple[Mapping[str, Any], ...]
     fail_on: str
     counts: Mapping[str, int]
+    changes: Changes | None = None  # set by changes.with_changes when a previous run is given
 
     @property
     def blocking(self) -> frozenset[str]:

@@ -10,16 +10,23 @@ it points at the rule's YAML (the line of its expectation): stable across runs, 
 a reader goes to see what was checked. Alerts are told apart by ``partialFingerprints``
 derived from rule id and resource id; without them every result of a rule would share one
 location and collapse into one alert.
+
+Given a previous run of the same category, every result carries ``baselineState`` (new,
+updated when its status changed, unchanged). Resolved findings are not emitted as
+``absent`` results: GitHub ignores baselineState and would show them as open alerts, where
+leaving them out is what closes them. They are counted in ``run.properties.baseline``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
+from runbook_guard.reporters.changes import Changes
 from runbook_guard.reporters.escape import json_surrogates, md_fence, md_inline
 from runbook_guard.reporters.model import STATUSES, Report, Row, Rule
 
@@ -30,6 +37,7 @@ MAX_DESCRIPTION = 1024
 MAX_NAME = 255
 SRCROOT = "%SRCROOT%"
 FINGERPRINT_KEY = "runbookGuard/v1"
+BASELINE_STATES = ("new", "updated", "unchanged")  # "absent" is never emitted (docs/reports.md)
 
 LEVEL = {"fail": "error", "error": "error", "warn": "warning", "note": "note"}
 FINDINGS = frozenset(LEVEL) | {"waived"}
@@ -141,7 +149,7 @@ def _message(row: Row) -> str:
     return text
 
 
-def _result(row: Row) -> dict[str, Any]:
+def _result(row: Row, changes: Changes | None) -> dict[str, Any]:
     fingerprint = row.fingerprint
     properties: dict[str, Any] = {
         "status": row.status,
@@ -183,6 +191,8 @@ def _result(row: Row) -> dict[str, Any]:
     }
     if row.status == "waived":
         result["suppressions"] = [_suppression(row)]
+    if changes is not None:
+        result["baselineState"] = changes.baseline_state(row.rule.id, row.resource_id)
     return result
 
 
@@ -263,17 +273,64 @@ def _notifications(report: Report, emitted: Iterable[Row], dropped: int) -> list
     return notes
 
 
+def _category(tool_name: str, policies: Mapping[str, Any], scope: Mapping[str, Any]) -> str:
+    packs = "+".join(sorted(str(p["name"]) for p in policies["packs"])) or "default"
+    accounts = "+".join(sorted(scope["accounts"])) or "none"
+    regions = "+".join(sorted(scope["regions"])) or "none"
+    return f"{tool_name}/{packs}/{accounts}/{regions}"
+
+
 def _automation_id(report: Report) -> str:
     """``category/run-id``: one category per packs+scope, so uploads for different accounts
     or regions do not replace each other; the run id is the evaluation time."""
-    packs = "+".join(sorted(str(p["name"]) for p in report.policies["packs"])) or "default"
-    accounts = "+".join(sorted(report.scope["accounts"])) or "none"
-    regions = "+".join(sorted(report.scope["regions"])) or "none"
-    return f"{report.tool_name}/{packs}/{accounts}/{regions}/{report.evaluated_at}"
+    category = _category(report.tool_name, report.policies, report.scope)
+    return f"{category}/{report.evaluated_at}"
+
+
+def baseline(report: Report) -> Changes | None:
+    """The comparison to mark results with, or None.
+
+    A previous run is a baseline only if it is of the same category (tool, packs, accounts,
+    regions): that is the series GitHub itself compares uploads within, and a run of another
+    scope would make every finding outside the overlap look new.
+    """
+    changes = report.changes
+    if changes is None:
+        return None
+    previous = changes.previous
+    before = _category(previous["tool"]["name"], previous["policies"], previous["scope"])
+    now = _category(report.tool_name, report.policies, report.scope)
+    return changes if before == now else None
+
+
+def _baseline_properties(
+    changes: Changes, compared: bool, results: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """What the run was compared with, and the counts GitHub will not compute from it
+    (resolved findings are not emitted as results, so they are only counted here)."""
+    properties: dict[str, Any] = {
+        "previousEvaluatedAt": changes.evaluated_at,
+        "previousSnapshotDigest": changes.snapshot_digest,
+        "previousPolicyDigest": changes.policy_digest,
+        "compared": compared,
+    }
+    if compared:
+        states = Counter(str(result["baselineState"]) for result in results)
+        properties["baselineStates"] = {state: states.get(state, 0) for state in BASELINE_STATES}
+        properties["resolved"] = len(changes.resolved)
+        properties["noLongerEvaluated"] = changes.no_longer_evaluated
+    else:
+        properties["reason"] = (
+            "the previous run has another category (packs, accounts or regions), so it is "
+            "not a baseline for this one"
+        )
+    return properties
 
 
 def sarif_document(report: Report, limit: int = MAX_RESULTS) -> dict[str, Any]:
     emitted, dropped = select_findings(report, limit)
+    changes = baseline(report)
+    results = [_result(row, changes) for row in emitted]
     notifications = _notifications(report, emitted, dropped)
     invocation = {
         "executionSuccessful": not any(n["level"] == "error" for n in notifications),
@@ -284,7 +341,7 @@ def sarif_document(report: Report, limit: int = MAX_RESULTS) -> dict[str, Any]:
         "version": report.tool_version,
         "rules": [_rule(rule) for rule in report.rules],
     }
-    return {
+    document: dict[str, Any] = {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
         "runs": [
@@ -293,7 +350,7 @@ def sarif_document(report: Report, limit: int = MAX_RESULTS) -> dict[str, Any]:
                 "automationDetails": {"id": _automation_id(report)},
                 "originalUriBaseIds": {SRCROOT: {"description": {"text": "The repository root."}}},
                 "invocations": [invocation],
-                "results": [_result(row) for row in emitted],
+                "results": results,
                 "properties": {
                     "evaluatedAt": report.evaluated_at,
                     "scope": report.scope,
@@ -308,6 +365,11 @@ def sarif_document(report: Report, limit: int = MAX_RESULTS) -> dict[str, Any]:
             }
         ],
     }
+    if report.changes is not None:
+        properties = document["runs"][0]["properties"]
+        compared = changes is not None
+        properties["baseline"] = _baseline_properties(report.changes, compared, results)
+    return document
 
 
 def render_sarif(report: Report, limit: int = MAX_RESULTS) -> str:

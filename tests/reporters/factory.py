@@ -345,3 +345,16 @@ def bulk_document(count: int) -> dict[str, Any]:
                    f"value {index % 1500} for {name}", **extra)
         )  # fmt: skip
     return document(results)
+
+
+def bulk_previous(count: int) -> dict[str, Any]:
+    """A week before ``bulk_document(count)``: every tenth non-waived result the other side of
+    pass/fail, and the last 1 % not there yet (for measuring ``--previous`` at scale)."""
+    previous = bulk_document(count)
+    results = previous["results"][: count - count // 100]
+    for index, res in enumerate(results):
+        if index % 10 == 0 and res["status"] != "waived":
+            res["status"] = "fail" if res["status"] == "pass" else "pass"
+            res.pop("causes", None)
+            res.pop("missing_permissions", None)
+    return document(results) | {"evaluated_at": "2026-11-20T10:00:00+00:00"}
