@@ -10,7 +10,8 @@ from typing import Any
 
 from runbook_guard.engine.config import GATES, Config, load_config
 from runbook_guard.engine.errors import InputError
-from runbook_guard.engine.loader import PolicySet, load_policy_set, parse_overrides
+from runbook_guard.engine.loader import PolicySet, load_policy_set
+from runbook_guard.engine.overrides import parse_overrides
 from runbook_guard.engine.results import build_results
 from runbook_guard.engine.rules import CompiledRule
 from runbook_guard.engine.snapshot import Snapshot

@@ -11,7 +11,8 @@ from runbook_guard.cli.app import app
 from runbook_guard.cli.common import Exit, guarded
 from runbook_guard.cli.options import ParamOption
 from runbook_guard.engine.casetest import run_cases
-from runbook_guard.engine.loader import load_policy_set, parse_overrides
+from runbook_guard.engine.loader import load_policy_set
+from runbook_guard.engine.overrides import parse_overrides
 
 PathsArgument = Annotated[
     list[Path] | None,

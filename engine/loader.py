@@ -10,7 +10,7 @@ import difflib
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -19,9 +19,10 @@ from typing import Any
 
 import jsonschema
 
-from runbook_guard.engine.conditions import CompileError
+from runbook_guard.engine.access import CompileError
 from runbook_guard.engine.errors import InputError, problem
-from runbook_guard.engine.params import ParameterError, parse_override, references, substitute
+from runbook_guard.engine.overrides import effective
+from runbook_guard.engine.params import references
 from runbook_guard.engine.rules import CompiledRule, RuleSource, compile_rule
 from runbook_guard.engine.yamlsafe import Located, load_yaml
 
@@ -103,15 +104,7 @@ class PolicySet:
 
     def effective_parameters(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
         """Defaults overridden by config and command line; an unknown name is refused."""
-        values = self.defaults()
-        unknown = sorted(set(overrides) - set(values))
-        if unknown:
-            known = ", ".join(sorted(values)) or "none"
-            raise InputError([f"parameter {name!r} is not declared by any policy (declared: "
-                              f"{known})" for name in unknown])  # fmt: skip
-        for name, value in overrides.items():
-            values[name] = _coerce(name, value, values[name])
-        return resolve_references(values)
+        return effective(self.defaults(), overrides)
 
     def compile(self, overrides: Mapping[str, Any] | None = None) -> list[CompiledRule]:
         """Every rule compiled with the effective parameters, sorted by id."""
@@ -129,63 +122,6 @@ class PolicySet:
         if problems:
             raise InputError(problems)
         return sorted(compiled, key=lambda rule: rule.id)
-
-
-def resolve_references(values: dict[str, Any]) -> dict[str, Any]:
-    """Let a parameter build on others (``dashboard: "${prefix}-dashboard"``).
-
-    Resolved after overrides, so overriding ``prefix`` moves every name built on it. A
-    reference to an unknown parameter, or a cycle, is refused with the names involved.
-    """
-    resolved: dict[str, Any] = {}
-
-    def resolve(name: str, chain: tuple[str, ...]) -> Any:
-        if name in resolved:
-            return resolved[name]
-        if name in chain:
-            raise InputError(
-                [f"parameters refer to each other in a cycle: {' -> '.join((*chain, name))}"]
-            )
-        value = values[name]
-        needed = {ref for _, ref in references(value)}
-        unknown = sorted(needed - set(values))
-        if unknown:
-            raise InputError([f"parameter {name!r} refers to undeclared {', '.join(unknown)}"])
-        context = {ref: resolve(ref, (*chain, name)) for ref in needed}
-        try:
-            resolved[name] = substitute(value, context) if needed else value
-        except ParameterError as error:
-            raise InputError([f"parameter {name!r}: {error}"]) from None
-        return resolved[name]
-
-    for name in values:
-        resolve(name, ())
-    return resolved
-
-
-def _coerce(name: str, value: Any, default: Any) -> Any:
-    """Command-line text into the default's shape: '30' for a number, 'pm,dev' for a list."""
-    if isinstance(default, list) and isinstance(value, str):
-        return [item.strip() for item in value.split(",") if item.strip()]
-    numeric_default = isinstance(default, (int, float)) and not isinstance(default, bool)
-    if numeric_default and (isinstance(value, bool) or not isinstance(value, (int, float))):
-        try:
-            return float(value) if "." in str(value) else int(str(value))
-        except ValueError:
-            raise InputError([f"parameter {name!r} must be a number, got {value!r}"]) from None
-    return value
-
-
-def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
-    """``--param key=value`` words into a mapping."""
-    overrides: dict[str, Any] = {}
-    for pair in pairs:
-        try:
-            key, value = parse_override(pair)
-        except ParameterError as error:
-            raise InputError([str(error)]) from None
-        overrides[key] = value
-    return overrides
 
 
 def builtin_policies() -> Path:

@@ -8,7 +8,6 @@ stays a number, a list stays a list); inside longer text the value is written as
 from __future__ import annotations
 
 import itertools
-import json
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -75,19 +74,3 @@ def expand_names(template: str, parameters: Mapping[str, Any]) -> list[tuple[str
         bindings = dict(zip(lists, items, strict=True))
         expanded.append((str(substitute(template, {**parameters, **bindings})), bindings))
     return expanded
-
-
-def parse_override(text: str) -> tuple[str, Any]:
-    """``key=value`` from the command line; the value is read as JSON when it parses.
-
-    So ``--param queues='["pm","dev"]'`` gives a list and ``--param unused_key_days=30`` a
-    number, while ``--param prefix=acme`` stays text.
-    """
-    key, sep, raw = text.partition("=")
-    key = key.strip()
-    if not sep or not key:
-        raise ParameterError(f"--param expects key=value, got {text!r}")
-    try:
-        return key, json.loads(raw)
-    except ValueError:
-        return key, raw

@@ -8,18 +8,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from runbook_guard.engine.conditions import (
-    CompileError,
-    Condition,
-    Value,
-    compile_condition,
-    compile_value,
-    describe,
-)
+from runbook_guard.engine.access import CompileError
+from runbook_guard.engine.conditions import Condition, compile_condition, describe
 from runbook_guard.engine.params import ParameterError, expand_names, substitute
 from runbook_guard.engine.paths import PathError, compile_path
 from runbook_guard.engine.plan import LogQuery, MetricQuery
 from runbook_guard.engine.thresholds import Levels, ThresholdError, parse_levels
+from runbook_guard.engine.values import Value, compile_value
 
 _DEFAULT_REDUCE = {"Sum": "sum", "SampleCount": "sum", "Maximum": "max", "Minimum": "min"}
 _METRIC_STAT = re.compile(r"^(Sum|Average|Maximum|Minimum|SampleCount|p\d{1,2}(\.\d+)?)$")

@@ -1,0 +1,165 @@
+"""Values that levels classify: a field, a metric, a log count, a ratio, an age, a lookup.
+
+Each compiles once per rule to a function giving a number (or text), NO_DATA (no datapoints,
+a zero denominator, a key reference data does not list) or UNDECIDED (data that could not be
+read), so that "no data" is reported as such and never becomes a silent zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from runbook_guard.engine.access import ABSENT_UNSET, CompileError, compile_at, read_path
+from runbook_guard.engine.context import NO_DATA, UNDECIDED, EvalContext
+from runbook_guard.engine.timeutil import days_between, parse_timestamp
+
+Value = Callable[[EvalContext], Any]
+
+VALUE_SOURCES = ("path", "metric", "logs", "ratio", "days_since", "days_until", "lookup", "const")
+
+
+def compile_value(
+    at: tuple[str | int, ...],
+    spec: Any,
+    metric_keys: Mapping[str, str],
+    log_keys: Mapping[str, str],
+    tables: Mapping[str, Mapping[str, Any]],
+) -> Value:
+    """Compile a value definition to a function giving a number, text, NO_DATA or UNDECIDED."""
+    if not isinstance(spec, dict):
+        raise CompileError(at, "a value must be a mapping")
+    sources = [k for k in VALUE_SOURCES if k in spec]
+    if len(sources) != 1:
+        raise CompileError(at, f"a value needs exactly one of {', '.join(VALUE_SOURCES)}")
+    source = sources[0]
+    scale = spec.get("scale", 1)
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)):
+        raise CompileError((*at, "scale"), "scale must be a number")
+
+    def sub(key: str) -> Value:
+        return compile_value((*at, source, key), spec[source][key], metric_keys, log_keys, tables)
+
+    base: Value
+    if source == "path":
+        base = _path_value(at, spec)
+    elif source in ("metric", "logs"):
+        base = _stored_value(at, spec, source, metric_keys if source == "metric" else log_keys)
+    elif source == "ratio":
+        base = _ratio(sub("numerator"), sub("denominator"))
+    elif source in ("days_since", "days_until"):
+        inner = compile_value((*at, source), spec[source], metric_keys, log_keys, tables)
+        base = _days(inner, since=source == "days_since")
+    elif source == "lookup":
+        base = _lookup(at, spec["lookup"], sub("key"), tables)
+    else:
+        constant = spec["const"]
+
+        def base(_ctx: EvalContext) -> Any:
+            return constant
+
+    if scale == 1:
+        return base
+    return lambda ctx: _scaled(base(ctx), float(scale))
+
+
+def _scaled(value: Any, factor: float) -> Any:
+    if value is UNDECIDED or value is NO_DATA or not isinstance(value, (int, float)):
+        return value
+    return value * factor
+
+
+def _path_value(at: tuple[str | int, ...], spec: dict[str, Any]) -> Value:
+    path = str(spec["path"])
+    get, roots = compile_at(at, path)
+    if_absent = spec.get("if_absent", ABSENT_UNSET)
+
+    def read(ctx: EvalContext) -> Any:
+        value = read_path(ctx, get, roots, path, if_absent, False)
+        if value is not UNDECIDED:
+            ctx.evidence[path] = value
+        return value
+
+    return read
+
+
+def _stored_value(
+    at: tuple[str | int, ...], spec: dict[str, Any], source: str, keys: Mapping[str, str]
+) -> Value:
+    name = spec[source]
+    if name not in keys:
+        declared = ", ".join(sorted(keys)) or "none"
+        raise CompileError(
+            (*at, source), f"{source} '{name}' is not declared (declared: {declared})"
+        )
+    key = keys[name]
+    field = "metrics" if source == "metric" else "logs"
+
+    def read(ctx: EvalContext) -> Any:
+        stored = ctx.resource.get(field, {})
+        if key not in stored:
+            blocked = ctx.blocked(frozenset({field, f"{field}.{key}"}))
+            ctx.causes.extend(blocked or [f"{source} '{name}' ({key}) was not collected"])
+            return UNDECIDED
+        value = stored[key]
+        ctx.evidence[f"{source}.{name}"] = "no data" if value is None else value
+        return NO_DATA if value is None else value
+
+    return read
+
+
+def _ratio(numerator: Value, denominator: Value) -> Value:
+    def ratio(ctx: EvalContext) -> Any:
+        top, bottom = numerator(ctx), denominator(ctx)
+        if UNDECIDED in (top, bottom):
+            return UNDECIDED
+        if NO_DATA in (top, bottom):
+            return NO_DATA
+        try:
+            top_number, bottom_number = float(top), float(bottom)
+        except (TypeError, ValueError):
+            ctx.causes.append(f"ratio of {top!r} and {bottom!r} is not numeric")
+            return UNDECIDED
+        if bottom_number == 0:
+            ctx.evidence["ratio"] = "no data (denominator is 0)"
+            return NO_DATA
+        return top_number / bottom_number
+
+    return ratio
+
+
+def _days(inner: Value, since: bool) -> Value:
+    def days(ctx: EvalContext) -> Any:
+        value = inner(ctx)
+        if value is UNDECIDED or value is NO_DATA:
+            return value
+        stamp = parse_timestamp(value)
+        if stamp is None:
+            ctx.causes.append(f"{value!r} is not a timestamp")
+            return UNDECIDED
+        return days_between(stamp, ctx.now) if since else days_between(ctx.now, stamp)
+
+    return days
+
+
+def _lookup(
+    at: tuple[str | int, ...],
+    spec: dict[str, Any],
+    key_of: Value,
+    tables: Mapping[str, Mapping[str, Any]],
+) -> Value:
+    table_name = str(spec["table"])
+    if table_name not in tables:
+        raise CompileError((*at, "lookup", "table"), f"no data table named {table_name!r}")
+    table, field = tables[table_name], str(spec["field"])
+
+    def lookup(ctx: EvalContext) -> Any:
+        key = key_of(ctx)
+        if key is UNDECIDED or key is NO_DATA:
+            return key
+        entry = table.get(str(key))
+        found = entry.get(field) if isinstance(entry, dict) else None
+        ctx.evidence[f"{table_name}[{key}].{field}"] = found if found is not None else "not listed"
+        return NO_DATA if found is None else found
+
+    return lookup
