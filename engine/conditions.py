@@ -50,6 +50,14 @@ def describe(spec: Any) -> str:
     return str(spec)
 
 
+class RelatedMissing(Exception):
+    """The related resource an operand refers to does not exist: the condition is unmet."""
+
+    def __init__(self, alias: str) -> None:
+        super().__init__(alias)
+        self.alias = alias
+
+
 def _operand_getter(at: tuple[str | int, ...], operand: Any) -> Callable[[EvalContext], Any]:
     """A constant, or a field of a related resource (``{related: dlq, path: id}``)."""
     if isinstance(operand, dict) and "related" in operand:
@@ -61,8 +69,9 @@ def _operand_getter(at: tuple[str | int, ...], operand: Any) -> Callable[[EvalCo
         def related(ctx: EvalContext) -> Any:
             target = ctx.related.get(alias)
             if target is None:
-                ctx.evidence[f"related.{alias}"] = None
-                return None
+                # Never None: a comparison with a missing resource must not meet an absent
+                # value (if_absent: null) and call it equal.
+                raise RelatedMissing(alias)
             found = get(target)
             ctx.evidence[f"related.{alias}"] = target.get("id")
             return None if found is MISSING else found
@@ -99,6 +108,9 @@ def _leaf(at: tuple[str | int, ...], spec: dict[str, Any], op: Operator) -> Cond
         except NotComparable as error:
             ctx.causes.append(f"{path}: {error}")
             return UNDECIDED
+        except RelatedMissing as missing:
+            ctx.failures.append(message or f"the related {missing.alias} does not exist")
+            return False
         if not ok:
             ctx.failures.append(message or f"{path} is {_short(value)}; expected {words}")
         return ok

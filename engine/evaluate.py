@@ -20,7 +20,6 @@ from runbook_guard.engine.snapshot import ACCESS_DENIED, Snapshot, blocked_looku
 
 Result = dict[str, Any]
 _NO_BINDINGS: dict[str, Any] = {}  # shared and never written: selection without names
-STATUS_ORDER = ("fail", "error", "warn", "note", "pass", "waived", "manual")
 
 
 def _ref(resource: Mapping[str, Any]) -> dict[str, str]:
@@ -198,7 +197,12 @@ class Evaluator:
                 if c["account"] == resource["account"] and c["region"] == resource["region"]
             ]
             related[alias] = (same or candidates)[0] if (same or candidates) else None
-        return EvalContext(resource, resource["data"], self.now, blocked, related, self.tables)
+        context = EvalContext(resource, resource["data"], self.now, blocked, related, self.tables)
+        for alias, target in related.items():
+            if target is None:
+                name = str(substitute(rule.related[alias][1], {**rule.parameters, **bindings}))
+                context.evidence[f"related.{alias}"] = f"{name} (does not exist)"
+        return context
 
     def _check(
         self, rule: CompiledRule, resource: Mapping[str, Any], bindings: Mapping[str, Any]
@@ -207,13 +211,21 @@ class Evaluator:
         ref, blocked = facts if facts is not None else self.facts(resource)
         if rule.related:
             ctx = self._context(rule, resource, bindings)
+            for alias, target in ctx.related.items():
+                rtype = rule.related[alias][0]
+                if target is not None:
+                    continue
+                if rtype not in self.snapshot.collected_types:
+                    cause = f"related {alias}: {rtype} was not collected in this snapshot"
+                    return _error(rule, ref, [cause], self.snapshot, resource)
+                if self.snapshot.incomplete(rtype):
+                    causes = [
+                        *self.snapshot.incomplete(rtype),
+                        f"cannot tell whether {alias} exists",
+                    ]
+                    return _error(rule, ref, causes, self.snapshot, resource)
         else:
             ctx = EvalContext(resource, resource["data"], self.now, blocked, None, self.tables)
-        if rule.related:
-            for alias, target in ctx.related.items():
-                if target is None and self.snapshot.incomplete(rule.related[alias][0]):
-                    cause = f"related {alias} not found and its listing was incomplete"
-                    return _error(rule, ref, [cause], self.snapshot, resource)
         # expect unmet is a fail; warn_unless (checked only once expect holds) unmet a warn.
         for condition, unmet in rule.conditions:
             verdict = condition(ctx)

@@ -10,7 +10,7 @@ from typing import Any
 
 from runbook_guard.engine.access import CompileError
 from runbook_guard.engine.conditions import Condition, compile_condition, describe
-from runbook_guard.engine.params import ParameterError, expand_names, substitute
+from runbook_guard.engine.params import ParameterError, expand_names, references, substitute
 from runbook_guard.engine.paths import PathError, compile_path
 from runbook_guard.engine.plan import LogQuery, MetricQuery
 from runbook_guard.engine.thresholds import Levels, ThresholdError, parse_levels
@@ -224,8 +224,15 @@ def _compile_selection(
             raise CompileError(at, f"invalid regular expression: {error}") from None
     if "where" in select:
         rule.where = compile_condition(("select", "where"), select["where"])
+    bound = {name for _, bindings in rule.names or [] for name in bindings}
     for alias, target in related_spec.items():
-        rule.related[alias] = (str(target["type"]), str(target["name"]))
+        template = str(target["name"])
+        for _, name in references(template):
+            if isinstance(parameters.get(name), list) and name not in bound:
+                where = ("related", alias, "name")
+                message = f"list parameter '${{{name}}}' is not bound by select.names"
+                raise CompileError(where, message)
+        rule.related[alias] = (str(target["type"]), template)
 
 
 def _compile_checks(
