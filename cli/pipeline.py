@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +52,14 @@ def evaluation_time(now: str | None, snapshot: Snapshot) -> datetime:
         if moment is None:
             raise InputError([f"--now: {now!r} is not an ISO 8601 time"])
         return moment
-    recorded = parse_timestamp(snapshot.metadata.get("finished_at"))
-    return recorded or datetime.now(timezone.utc)
+    finished = snapshot.metadata.get("finished_at")
+    recorded = parse_timestamp(finished)
+    if recorded is None:
+        # Never the wall clock: the same snapshot must give the same results tomorrow.
+        raise InputError(
+            [f"snapshot metadata.finished_at {finished!r} is not an ISO 8601 time; pass --now"]
+        )
+    return recorded
 
 
 def evaluate(

@@ -9,6 +9,8 @@ from typing import Any
 
 import orjson
 
+from runbook_guard.engine.errors import InputError, problem
+
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write via a temporary file in the same folder and rename it into place.
@@ -17,8 +19,14 @@ def write_text_atomic(path: Path, text: str) -> None:
     one that a CI system would upload as if it were complete.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():
+            raise IsADirectoryError(21, "is a folder, not a file")
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise InputError([problem(str(path), 1, 1, "", f"cannot write here: {reason}")]) from None
     try:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; reports are ordinary files
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
@@ -26,6 +34,10 @@ def write_text_atomic(path: Path, text: str) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as error:  # a full disk, a vanished folder: the old file stays whole
+        Path(tmp).unlink(missing_ok=True)
+        reason = error.strerror or str(error)
+        raise InputError([problem(str(path), 1, 1, "", f"cannot write here: {reason}")]) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

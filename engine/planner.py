@@ -30,7 +30,14 @@ def _merge_option(options: dict[str, list[Any]], key: str, value: Any) -> None:
     for item in values:
         if item not in merged:
             merged.append(item)
-    merged.sort(key=repr)
+    merged.sort(key=_option_order)
+
+
+def _option_order(value: Any) -> tuple[int, float, str]:
+    """Numbers by value (a window of 168 hours is wider than 24), everything else as text."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, float(value), "")
+    return (1, 0.0, repr(value))
 
 
 def build_plan(rules: Sequence[CompiledRule], parameters: Mapping[str, Any]) -> CollectionPlan:

@@ -6,12 +6,14 @@ for which resource and which data keys.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from runbook_guard.engine.documents import digest_of, load_document
+from runbook_guard.engine.errors import InputError, problem
 
 ACCESS_DENIED = {
     "AccessDenied",
@@ -40,6 +42,32 @@ def _sort_key(resource: Mapping[str, Any]) -> tuple[str, str, str, str]:
     return (resource["type"], resource["account"], resource["region"], resource["id"])
 
 
+def _coverage_key(entry: Mapping[str, Any]) -> tuple[str, str, str, bool]:
+    return (entry["type"], entry["account"], entry["region"], entry["complete"])
+
+
+def _error_key(error: Mapping[str, Any]) -> tuple[str, ...]:
+    """Every field, so that no two distinct errors tie and input order never shows."""
+    fields = ("service", "operation", "account", "region", "resource_type", "resource", "code")
+    return (
+        *(str(error.get(f, "")) for f in fields),
+        ",".join(error.get("data_keys", [])),
+        str(error.get("iam_action", "")),
+        error["message"],
+    )
+
+
+def _refuse_duplicates(resources: list[Mapping[str, Any]]) -> None:
+    """Two resources with one identity would make results depend on which came first."""
+    keys = [_sort_key(resource) for resource in resources]
+    if len(set(keys)) == len(keys):
+        return
+    for before, after in itertools.pairwise(keys):
+        if before == after:
+            kind, account, region, rid = after
+            raise InputError([f"resources: {kind} {rid} appears twice in {account}/{region}"])
+
+
 class Snapshot:
     """Indexes over one snapshot document; built once, read by every rule."""
 
@@ -47,11 +75,12 @@ class Snapshot:
         self.document = document
         self.metadata: Mapping[str, Any] = document["metadata"]
         self.resources = sorted(document["resources"], key=_sort_key)
-        self.errors = sorted(
-            document["errors"],
-            key=lambda e: (e["service"], e["operation"], e["region"], e.get("resource", "")),
+        _refuse_duplicates(self.resources)
+        self.errors = sorted(document["errors"], key=_error_key)
+        self.coverage = sorted(
+            document["coverage"],
+            key=lambda c: (c["type"], c["account"], c["region"], c["complete"]),
         )
-        self.coverage = document["coverage"]
         self.by_type: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
         for resource in self.resources:
             self.by_type[resource["type"]].append(resource)
@@ -70,16 +99,18 @@ class Snapshot:
             elif error.get("resource_type"):
                 scope = (error["resource_type"], error.get("account", ""), error["region"])
                 self._by_scope[scope].append(error)
-        coverage = sorted(self.coverage, key=lambda c: (c["type"], c["account"], c["region"]))
         ordered = {**document, "resources": self.resources, "errors": self.errors}
-        self.digest = digest_of({**ordered, "coverage": coverage})
+        self.digest = digest_of({**ordered, "coverage": self.coverage})
 
     def _listing_cause(self, entry: Mapping[str, Any]) -> str:
         reasons = [
-            describe_error(e) for e in self.errors
-            if e.get("resource_type") == entry["type"] and e["region"] == entry["region"]
+            describe_error(e)
+            for e in self.errors
+            if e.get("resource_type") == entry["type"]
+            and e["region"] == entry["region"]
+            and e.get("account", entry["account"]) == entry["account"]
             and not e.get("resource")
-        ]  # fmt: skip
+        ]
         detail = f": {'; '.join(reasons)}" if reasons else ""
         return (
             f"listing {entry['type']} in {entry['account']}/{entry['region']} was incomplete"
@@ -129,4 +160,8 @@ def _nothing_blocked(_roots: frozenset[str]) -> list[str]:
 
 def load_snapshot(path: Path) -> Snapshot:
     """Read, validate and index a snapshot file."""
-    return Snapshot(load_document(path, "snapshot"))
+    document = load_document(path, "snapshot")
+    try:
+        return Snapshot(document)
+    except InputError as error:
+        raise InputError([problem(str(path), 1, 1, "", p) for p in error.problems]) from None

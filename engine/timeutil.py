@@ -9,6 +9,8 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 SECONDS_PER_DAY = 86_400.0
+#: Epoch numbers above this are milliseconds: as seconds they would lie past the year 5000.
+EPOCH_MILLISECONDS_ABOVE = 1e11
 
 
 def parse_timestamp(value: Any) -> datetime | None:
@@ -18,7 +20,13 @@ def parse_timestamp(value: Any) -> datetime | None:
     elif isinstance(value, date):
         stamp = datetime(value.year, value.month, value.day)
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(float(value), tz=timezone.utc)
+        seconds = float(value)
+        if abs(seconds) > EPOCH_MILLISECONDS_ABOVE:  # CloudWatch Logs counts milliseconds
+            seconds /= 1000
+        try:
+            return datetime.fromtimestamp(seconds, tz=timezone.utc)
+        except (ValueError, OverflowError, OSError):
+            return None
     elif isinstance(value, str) and value:
         text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
         try:

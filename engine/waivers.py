@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,7 @@ def apply_waivers(
     results: list[dict[str, Any]], waivers: Sequence[dict[str, Any]], now: datetime
 ) -> list[dict[str, Any]]:
     """Mark covered results as waived; return the register of every waiver with its state."""
-    today = now.date()
+    today = now.astimezone(timezone.utc).date()  # expiry days are UTC days
     register = []
     for waiver in sorted(waivers, key=lambda w: str(w["id"])):
         expires = date.fromisoformat(str(waiver["expires"]))

@@ -93,7 +93,10 @@ class _Builder:
             return [self.build(child, (*at, i)) for i, child in enumerate(node.value)]
         if node.tag not in _SCALAR_TAGS:
             raise self.fail(node, at, f"tag {node.tag!r} is not allowed")
-        value = self.constructor.construct_object(node, deep=True)
+        try:
+            value = self.constructor.construct_object(node, deep=True)
+        except (ValueError, yaml.YAMLError) as error:  # e.g. 2026-02-30 read as a date
+            raise self.fail(node, at, f"invalid value {node.value!r}: {error}") from None
         # Dates stay text: every stage compares ISO strings, and JSON has no date type.
         return value.isoformat() if hasattr(value, "isoformat") else value
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from runbook_guard.engine import fileio
+from runbook_guard.engine.errors import InputError
 
 
 def test_a_failed_write_leaves_the_previous_report_and_no_temporary_file(
@@ -21,7 +22,7 @@ def test_a_failed_write_leaves_the_previous_report_and_no_temporary_file(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(InputError, match="cannot write here: No space left on device"):
         fileio.write_text_atomic(target, "new report\n")
     assert target.read_text() == "old report\n"
     assert [p.name for p in tmp_path.iterdir()] == ["report.md"]
@@ -34,3 +35,11 @@ def test_written_files_get_ordinary_permissions(tmp_path: Path) -> None:
     assert (
         stat.S_IMODE(target.stat().st_mode) & 0o044
     )  # readable by group/others under a normal umask
+
+
+def test_an_output_path_that_is_a_folder_or_unreachable_is_bad_input(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="is a folder"):
+        fileio.write_text_atomic(tmp_path, "x")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(InputError, match="cannot write here"):
+        fileio.write_text_atomic(tmp_path / "file" / "below" / "out.json", "x")
