@@ -50,11 +50,20 @@ def _credential_report(call: Call) -> list[dict[str, str]] | None:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def _access_keys(call: Call) -> dict[str, list[dict[str, Any]]] | None:
-    """Every user's keys with last use, by user name; ``None`` when users could not be listed."""
-    users = call.items("ListUsers", "Users", listing=True, resource_type=ACCESS_KEY)
-    if users is None:
+def _access_keys(call: Call, users_wanted: bool) -> dict[str, list[dict[str, Any]]] | None:
+    """Every user's keys with last use, by user name; ``None`` when users could not be listed.
+
+    A user whose keys could not be listed is absent from the answer (never an empty list, which
+    a "single active key" rule would pass); the error names the user and ``AccessKeys``. When
+    the users themselves could not be listed, the error also leaves every user's ``AccessKeys``
+    undecided (``users_wanted``: the credential report's users are being collected too).
+    """
+    attribution: list[tuple[str, list[str]]] = [(ACCESS_KEY, [])]
+    attribution += [(USER, ["AccessKeys"])] if users_wanted else []
+    pages = call.pages("ListUsers", listing=True, resource_type=ACCESS_KEY, attribution=attribution)
+    if pages is None:
         return None
+    users = [user for page in pages for user in page.get("Users") or []]
     keys: dict[str, list[dict[str, Any]]] = {}
     for user in users:
         name = str(user["UserName"])
@@ -97,7 +106,7 @@ def _key_arn(call: Call, user: str, key_id: str) -> str:
 
 @register(API, USER, ACCESS_KEY, is_global=True)
 def collect_iam(call: Call, requests: Mapping[str, TypeRequest]) -> list[dict[str, Any]]:
-    keys = _access_keys(call)
+    keys = _access_keys(call, USER in requests)
     resources = []
     if ACCESS_KEY in requests:
         for user, user_keys in sorted((keys or {}).items()):
@@ -113,11 +122,10 @@ def collect_iam(call: Call, requests: Mapping[str, TypeRequest]) -> list[dict[st
             return resources
         for row in rows:
             data: dict[str, Any] = dict(row)
+            # Absent, not [], where the keys are unknown: the recorded error (ListUsers for
+            # everyone, ListAccessKeys for this user) names ``AccessKeys``, so rules reading
+            # it are errors. The report's ``<root_account>`` row is no IAM user: absent too.
             if keys is not None and row["user"] in keys:
                 data["AccessKeys"] = keys[row["user"]]
-            elif keys is None:
-                call.incomplete(USER)
-            else:
-                data["AccessKeys"] = []
             resources.append(call.resource(USER, row["arn"], row["user"], data))
     return resources
