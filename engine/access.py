@@ -8,10 +8,11 @@ and otherwise it is UNDECIDED too. Nothing here ever turns absence into a pass.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from runbook_guard.engine.context import UNDECIDED, EvalContext
-from runbook_guard.engine.paths import MISSING, PathError, compile_path
+from runbook_guard.engine.context import UNDECIDED, EvalContext, nothing_blocked
+from runbook_guard.engine.paths import MISSING, PathError, compile_path, is_simple
 
 #: The default of ``if_absent``: distinct from every value a rule can write, null included.
 ABSENT_UNSET: Any = object()
@@ -25,36 +26,48 @@ class CompileError(ValueError):
         self.at = at
 
 
-def compile_at(
-    at: tuple[str | int, ...], expression: Any
-) -> tuple[Callable[[Any], Any], frozenset[str]]:
+@dataclass(frozen=True)
+class PathReader:
+    """One compiled path and what an absence along it means."""
+
+    path: str
+    get: Callable[[Any], Any]
+    roots: frozenset[str]
+    #: A plain dotted path: absence shows as MISSING. Richer expressions (``A || B``,
+    #: functions) can turn an absent key into a value, so their roots are checked for
+    #: collection errors before the value is trusted.
+    simple: bool
+
+    def read(self, ctx: EvalContext, if_absent: Any, absence_is_value: bool) -> Any:
+        """The value at the path, or UNDECIDED with the cause recorded."""
+        value = self.get(ctx.data)
+        if value is not MISSING:
+            if self.simple or ctx.blocked is nothing_blocked or not isinstance(ctx.data, dict):
+                return value
+            absent = frozenset(root for root in self.roots if root not in ctx.data)
+            blocked = ctx.blocked(absent) if absent else []
+            if not blocked:
+                return value
+            ctx.causes.extend(blocked)
+            return UNDECIDED
+        blocked = ctx.blocked(self.roots)
+        if blocked:
+            ctx.causes.extend(blocked)
+            return UNDECIDED
+        if absence_is_value:
+            return None
+        if if_absent is not ABSENT_UNSET:
+            return if_absent
+        ctx.causes.append(f"{self.path} is absent from the resource's data")
+        return UNDECIDED
+
+
+def compile_at(at: tuple[str | int, ...], expression: Any) -> PathReader:
+    """Compile a rule's path, locating a bad expression inside the rule."""
     if not isinstance(expression, str) or not expression:
         raise CompileError((*at, "path"), "path must be a non-empty JMESPath expression")
     try:
-        return compile_path(expression)
+        get, roots = compile_path(expression)
     except PathError as error:
         raise CompileError((*at, "path"), str(error)) from None
-
-
-def read_path(
-    ctx: EvalContext,
-    get: Callable[[Any], Any],
-    roots: frozenset[str],
-    path: str,
-    if_absent: Any,
-    absence_is_value: bool,
-) -> Any:
-    """The value at a path, or UNDECIDED with the cause recorded."""  # fmt: skip
-    value = get(ctx.data)
-    if value is not MISSING:
-        return value
-    blocked = ctx.blocked(roots)
-    if blocked:
-        ctx.causes.extend(blocked)
-        return UNDECIDED
-    if absence_is_value:
-        return None
-    if if_absent is not ABSENT_UNSET:
-        return if_absent
-    ctx.causes.append(f"{path} is absent from the resource's data")
-    return UNDECIDED
+    return PathReader(expression, get, roots, is_simple(expression))

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from runbook_guard.engine.access import ABSENT_UNSET, CompileError, compile_at, read_path
+from runbook_guard.engine.access import ABSENT_UNSET, CompileError, compile_at
 from runbook_guard.engine.context import UNDECIDED, EvalContext
 from runbook_guard.engine.operators import OPERATORS, QUANTIFIERS, NotComparable, Operator
 from runbook_guard.engine.paths import MISSING
@@ -64,7 +64,7 @@ def _operand_getter(at: tuple[str | int, ...], operand: Any) -> Callable[[EvalCo
         if set(operand) - {"related", "path"}:
             raise CompileError(at, "a related operand takes only 'related' and 'path'")
         alias = str(operand["related"])
-        get, _ = compile_at(at, str(operand.get("path", "id")))
+        get = compile_at(at, str(operand.get("path", "id"))).get
 
         def related(ctx: EvalContext) -> Any:
             target = ctx.related.get(alias)
@@ -82,7 +82,8 @@ def _operand_getter(at: tuple[str | int, ...], operand: Any) -> Callable[[EvalCo
 
 def _leaf(at: tuple[str | int, ...], spec: dict[str, Any], op: Operator) -> Condition:
     path = spec.get("path")
-    get, roots = compile_at(at, path)
+    reader = compile_at(at, path)
+    get = reader.get
     if_absent = spec.get("if_absent", ABSENT_UNSET)
     operand_of = _operand_getter((*at, op.name), spec[op.name])
     dynamic = isinstance(spec[op.name], dict) and "related" in spec[op.name]
@@ -98,8 +99,8 @@ def _leaf(at: tuple[str | int, ...], spec: dict[str, Any], op: Operator) -> Cond
 
     def leaf(ctx: EvalContext) -> Any:
         value = get(ctx.data)
-        if value is MISSING:  # the rare path, kept out of line
-            value = read_path(ctx, get, roots, str(path), if_absent, op.decides_absence)
+        if value is MISSING or not reader.simple:  # the rare paths, kept out of line
+            value = reader.read(ctx, if_absent, op.decides_absence)
             if value is UNDECIDED:
                 return UNDECIDED
         ctx.evidence[str(path)] = value
@@ -120,7 +121,7 @@ def _leaf(at: tuple[str | int, ...], spec: dict[str, Any], op: Operator) -> Cond
 
 def _quantifier(at: tuple[str | int, ...], spec: dict[str, Any], name: str) -> Condition:
     path = spec.get("path")
-    get, roots = compile_at(at, path)
+    reader = compile_at(at, path)
     inner = compile_condition((*at, name), spec[name])
     if_absent = spec.get("if_absent", ABSENT_UNSET)
     need_all = name == "all_items"
@@ -128,7 +129,7 @@ def _quantifier(at: tuple[str | int, ...], spec: dict[str, Any], name: str) -> C
     message = spec.get("message")
 
     def quantified(ctx: EvalContext) -> Any:
-        items = read_path(ctx, get, roots, str(path), if_absent, False)
+        items = reader.read(ctx, if_absent, False)
         if items is UNDECIDED:
             return UNDECIDED
         if not isinstance(items, list):

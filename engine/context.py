@@ -29,6 +29,12 @@ NO_DATA: Any = _NoData()
 
 #: Returns the causes (collection errors) that explain why these data keys are absent.
 BlockedLookup = Callable[[frozenset[str]], list[str]]
+_NO_CAUSES: list[str] = []
+
+
+def nothing_blocked(_roots: frozenset[str]) -> list[str]:
+    """The lookup of a resource no collection error touched (the common case)."""
+    return _NO_CAUSES
 
 
 class EvalContext:

@@ -61,12 +61,17 @@ def _field_names(node: dict[str, Any]) -> list[str]:
     return names
 
 
+def is_simple(expression: str) -> bool:
+    """A plain dotted path of identifiers, walked by hand (absent and null kept apart)."""
+    return bool(_SIMPLE.match(expression)) and "-" not in expression
+
+
 def compile_path(expression: str) -> tuple[Getter, frozenset[str]]:
     """A getter for the expression and the top-level data keys it may read.
 
     The keys let the engine ask whether a failed collection call could explain an absence.
     """
-    if _SIMPLE.match(expression) and "-" not in expression:
+    if is_simple(expression):
         keys = expression.split(".")
         return _walker(keys), frozenset(keys[:1])
     try:

@@ -62,8 +62,10 @@ class TypeRequest:
     metrics: list[tuple[MetricQuery, ResourcePredicate]] = field(default_factory=list)
     log_queries: list[tuple[LogQuery, ResourcePredicate]] = field(default_factory=list)
     #: Type-specific collection options merged from every rule's ``collect:`` block, e.g.
-    #: ``{"event_names": ["DeleteTable"], "window_hours": [168]}``: each option is the sorted
-    #: union of what the rules asked for, so a collector takes the widest (max window, all names).
+    #: ``{"event_names": ["DeleteTable"], "window_hours": [24, 168]}``: each option is the union
+    #: of the values the rules asked for, and its order means nothing. Collectors read a list
+    #: option (event names, parameter paths) as the whole union and a scalar option as its
+    #: widest value, the numeric maximum for numbers (``Call.option``): 168 hours, never "24".
     options: dict[str, list[Any]] = field(default_factory=dict)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from runbook_guard.engine.context import BlockedLookup, nothing_blocked
 from runbook_guard.engine.documents import digest_of, load_document
 from runbook_guard.engine.errors import InputError, problem
 
@@ -142,20 +143,16 @@ class Snapshot:
         return [*(own or []), *(scoped or []), *(anywhere or [])]
 
 
-def blocked_lookup(errors: list[Mapping[str, Any]]) -> Any:
+def blocked_lookup(errors: list[Mapping[str, Any]]) -> BlockedLookup:
     """A function telling which of these errors could explain absent data keys."""
     if not errors:
-        return _nothing_blocked
+        return nothing_blocked
     prepared = [(frozenset(e.get("data_keys") or ()), describe_error(e)) for e in errors]
 
     def blocked(roots: frozenset[str]) -> list[str]:
         return [text for keys, text in prepared if not keys or keys & roots]
 
     return blocked
-
-
-def _nothing_blocked(_roots: frozenset[str]) -> list[str]:
-    return _NO_CAUSES
 
 
 def load_snapshot(path: Path) -> Snapshot:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from runbook_guard.engine.access import ABSENT_UNSET, CompileError, compile_at, read_path
+from runbook_guard.engine.access import ABSENT_UNSET, CompileError, compile_at
 from runbook_guard.engine.context import NO_DATA, UNDECIDED, EvalContext
 from runbook_guard.engine.timeutil import days_between, parse_timestamp
 
@@ -71,11 +71,11 @@ def _scaled(value: Any, factor: float) -> Any:
 
 def _path_value(at: tuple[str | int, ...], spec: dict[str, Any]) -> Value:
     path = str(spec["path"])
-    get, roots = compile_at(at, path)
+    reader = compile_at(at, path)
     if_absent = spec.get("if_absent", ABSENT_UNSET)
 
     def read(ctx: EvalContext) -> Any:
-        value = read_path(ctx, get, roots, path, if_absent, False)
+        value = reader.read(ctx, if_absent, False)
         if value is not UNDECIDED:
             ctx.evidence[path] = value
         return value

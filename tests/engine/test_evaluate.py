@@ -612,3 +612,35 @@ def test_an_impossible_date_in_yaml_is_a_positioned_problem(tmp_path: Path) -> N
     with pytest.raises(InputError) as caught:
         compile_text(tmp_path, HEADER + "  - id: x\n    title: 2026-02-30\n")
     assert "rules.yaml:7:12: rules[0].title: invalid value '2026-02-30'" in caught.value.problems[0]
+
+
+def test_a_richer_path_cannot_turn_a_denied_key_into_a_default(tmp_path: Path) -> None:
+    text = (
+        HEADER
+        + """
+  - id: s3.versioning
+    title: versioning
+    covers: [RB-B03]
+    section: Backup
+    cadence: daily
+    severity: high
+    resource: aws.s3.bucket
+    expect: {path: "Versioning.Status || 'Enabled'", equals: Enabled}
+"""
+    )
+    bucket = resource("aws.s3.bucket", "code", {"Name": "code"})
+    denied = {
+        "service": "s3",
+        "operation": "GetBucketVersioning",
+        "region": REGION,
+        "resource": bucket["id"],
+        "resource_type": "aws.s3.bucket",
+        "data_keys": ["Versioning"],
+        "code": "AccessDenied",
+        "message": "no",
+    }
+    (result,) = run(tmp_path, text, snapshot_doc([bucket], errors=[denied]))
+    assert result["status"] == "error"
+    # without the error, the expression's own default applies
+    (result,) = run(tmp_path, text, snapshot_doc([bucket]))
+    assert result["status"] == "pass"
