@@ -133,6 +133,20 @@ class Journal:
             self.coverage[key] = self.coverage.get(key, True) and complete
 
 
+def _number(value: Any) -> float | None:
+    """``value`` as a number when it is one (``168``, ``24.5``, ``"168"``), else ``None``."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
 class Call:
     """The calls of one collector in one (account, region), bound to a client."""
 
@@ -326,11 +340,21 @@ class Call:
         self.journal.listed(resource_type, self.account, self.region, False)
 
     def option(self, name: str, default: Any) -> Any:
-        """The widest value the rules asked for: options hold the sorted union of every rule's."""
-        values = self.options.get(name)
+        """The widest value the rules asked for of a scalar option (a window, a day count).
+
+        The plan holds, per option, the union of every rule's values in no meaningful order.
+        Scalars take the widest: the numeric maximum when every value is a number (or a
+        numeric string), so a 168-hour window wins over a 24-hour one; otherwise the greatest
+        in text order. List-valued options (``event_names``, ``path``) are unions: read them
+        with ``option_list``.
+        """
+        values = list(self.options.get(name) or [])
         if not values:
             return default
-        return values[-1]
+        numbers = [_number(v) for v in values]
+        if all(n is not None for n in numbers):
+            return values[max(range(len(values)), key=lambda i: numbers[i] or 0.0)]
+        return max(values, key=str)
 
     def option_list(self, name: str) -> list[Any]:
         """Every value of a list-valued option (e.g. all event names any rule asked for)."""

@@ -95,9 +95,13 @@ def _unit(
     now: datetime,
 ) -> Task:
     requests = {t: plan.types[t] for t in collector.resource_types if t in plan.types}
-    options: dict[str, Any] = {}
+    # One collector serving several types reads the union of their options (never the last
+    # type's values in place of the first's).
+    options: dict[str, list[Any]] = {}
     for request in requests.values():
-        options.update(request.options)
+        for key, values in request.options.items():
+            merged = options.setdefault(key, [])
+            merged.extend(v for v in values if v not in merged)
 
     def run() -> list[dict[str, Any]]:
         account_id = str(account.id)

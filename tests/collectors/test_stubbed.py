@@ -111,6 +111,35 @@ def test_lookup_events_pages_and_drops_the_raw_event(client_for: Any) -> None:
     assert resources[0]["data"]["Username"] == "alice"
 
 
+@pytest.mark.parametrize("windows", [[168, 24], [24, 168], [24.0, 168], ["168", "24"]])
+def test_the_widest_window_is_the_numeric_max(client_for: Any, windows: list[Any]) -> None:
+    """Two rules asking 24 h and 168 h: one lookup over 168 h (never "24" > "168" as text)."""
+    client, stub = client_for("cloudtrail")
+    expected = {
+        "LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": "DeleteTable"}],
+        "StartTime": NOW - timedelta(hours=168),
+        "EndTime": NOW,
+    }
+    stub.add_response("lookup_events", {"Events": []}, expected)
+    call = bind(
+        cloudtrail.EVENTS_API,
+        client,
+        cloudtrail.EVENT,
+        event_names=["DeleteTable"],
+        window_hours=windows,
+    )
+    assert cloudtrail.collect_events(call, {}) == []
+    assert call.journal.errors == []
+
+
+def test_option_takes_the_numeric_max_and_lists_stay_unions() -> None:
+    call = bind(dynamodb.API, None, dynamodb.TABLE, days=[30, 7, 100], names=["b", "c", "a"])
+    assert call.option("days", 1) == 100
+    assert call.option("absent", 5) == 5
+    assert call.option_list("names") == ["b", "c", "a"]
+    assert call.option("names", None) == "c"  # not numbers: the greatest in text order
+
+
 def test_a_metric_that_does_not_complete_is_an_error(client_for: Any) -> None:
     client, stub = client_for("cloudwatch")
     results = [
