@@ -141,7 +141,11 @@ def _quantifier(at: tuple[str | int, ...], spec: dict[str, Any], name: str) -> C
             verdicts.append(inner(child))
             ctx.causes.extend(child.causes)
         matched = sum(1 for v in verdicts if v is True)
-        ctx.evidence[f"{path} (items matching)"] = f"{matched} of {len(items)}"
+        if need_all:  # what a reader needs is the items that break the rule
+            broken = sum(1 for v in verdicts if v is False)
+            ctx.evidence[f"{path} (items failing)"] = f"{broken} of {len(items)}"
+        else:
+            ctx.evidence[f"{path} (items matching)"] = f"{matched} of {len(items)}"
         if need_all:
             result: Any = (
                 False if False in verdicts else UNDECIDED if UNDECIDED in verdicts else True

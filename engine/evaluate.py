@@ -124,10 +124,9 @@ class Evaluator:
         if gaps and rule.names is None:
             extras.append(_error(rule, None, [*gaps, "resources may be missing from the check"]))
         elif not selected and not extras:
-            message = f"no {rule.resource_type} matched the rule's selection" + (
-                "; nothing to check"
-                if rule.when_none in ("pass", "note")
-                else "; expected at least one"
+            message = rule.when_none_message or (
+                f"no {rule.resource_type} matched the rule's selection"
+                + ("; nothing to check" if rule.when_none in ("pass", "note") else "; expected one")
             )
             extras.append(_result(rule, None, rule.when_none, message))
         # Selected resources come in snapshot order (type, account, region, id); results
@@ -204,6 +203,21 @@ class Evaluator:
                 context.evidence[f"related.{alias}"] = f"{name} (does not exist)"
         return context
 
+    def _undecided(
+        self,
+        rule: CompiledRule,
+        ref: Mapping[str, Any],
+        ctx: EvalContext,
+        resource: Mapping[str, Any],
+    ) -> Result:
+        """An error result that still shows what could be read (evidence helps the fix)."""
+        result = _error(rule, ref, ctx.causes, self.snapshot, resource)
+        for label, get in rule.evidence:
+            found = get(ctx.data)
+            ctx.evidence[label] = None if found is MISSING else found
+        result["evidence"] = {key: _clean(value) for key, value in ctx.evidence.items()}
+        return result
+
     def _check(
         self, rule: CompiledRule, resource: Mapping[str, Any], bindings: Mapping[str, Any]
     ) -> Result:
@@ -230,7 +244,7 @@ class Evaluator:
         for condition, unmet in rule.conditions:
             verdict = condition(ctx)
             if verdict is UNDECIDED:
-                return _error(rule, ref, ctx.causes, self.snapshot, resource)
+                return self._undecided(rule, ref, ctx, resource)
             if not verdict:
                 return self._finish(rule, ref, ctx, unmet, "; ".join(ctx.failures))
         if rule.value is not None:
@@ -247,7 +261,7 @@ class Evaluator:
         assert rule.value is not None
         value = rule.value(ctx)
         if value is UNDECIDED:
-            return _error(rule, ref, ctx.causes, self.snapshot, resource)
+            return self._undecided(rule, ref, ctx, resource)
         if value is NO_DATA:
             message = "no data: " + ("; ".join(ctx.causes) or "no datapoints in the window")
             return self._finish(rule, ref, ctx, rule.no_data, message, observed="no data")

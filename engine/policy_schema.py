@@ -218,6 +218,7 @@ def _rule() -> dict[str, Any]:
             },
             "no_data": {"enum": STATUSES_DECIDED, "default": "error"},
             "when_none": {"enum": STATUSES_DECIDED, "default": "note"},
+            "when_none_message": _text("what the result says when nothing matched the selection"),
             "remediation": _text("what to do; the runbook's own command where it has one"),
             "attestation": _text("for manual rules: what the person attests"),
             "tests": {"type": "array", "items": {"$ref": "#/$defs/case"}},

@@ -60,6 +60,7 @@ class CompiledRule:
     evidence: list[tuple[str, Any]] = field(default_factory=list)
     no_data: str = "error"
     when_none: str = "note"
+    when_none_message: str = ""
     expected: str = ""
     metrics: dict[str, MetricQuery] = field(default_factory=dict)
     logs: dict[str, LogQuery] = field(default_factory=dict)
@@ -178,6 +179,7 @@ def compile_rule(
         tags=list(spec.get("tags", [])), pack=pack, source=source,
         resource_type=str(spec.get("resource", "")),
         no_data=spec.get("no_data", "error"), when_none=spec.get("when_none", "note"),
+        when_none_message=str(resolved.get("when_none_message", "")),
         collect=dict(resolved.get("collect") or {}), parameters=parameters,
     )  # fmt: skip
     if kind == "manual":
@@ -253,10 +255,9 @@ def _compile_checks(
         except PathError as error:
             raise CompileError(("evidence", label), str(error)) from None
         rule.evidence.append((str(label), getter))
-    if "expect" not in resolved and not has_value:
-        raise CompileError((), "a check rule needs 'expect', or 'value' with 'levels'")
-    if "warn_unless" in resolved and "expect" not in resolved:
-        raise CompileError(("warn_unless",), "'warn_unless' refines 'expect', which is missing")
+    if "expect" not in resolved and "warn_unless" not in resolved and not has_value:
+        message = "a check rule needs 'expect', 'warn_unless', or 'value' with 'levels'"
+        raise CompileError((), message)
     words = []
     if "expect" in resolved:
         rule.expect = compile_condition(("expect",), resolved["expect"])

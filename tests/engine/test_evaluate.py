@@ -644,3 +644,53 @@ def test_a_richer_path_cannot_turn_a_denied_key_into_a_default(tmp_path: Path) -
     # without the error, the expression's own default applies
     (result,) = run(tmp_path, text, snapshot_doc([bucket]))
     assert result["status"] == "pass"
+
+
+def test_warn_unless_alone_and_a_custom_when_none_message(tmp_path: Path) -> None:
+    text = (
+        HEADER
+        + """
+  - id: fn.tracing
+    title: tracing
+    covers: [RB-I07]
+    section: Incident
+    cadence: daily
+    severity: low
+    resource: aws.lambda.function
+    select: {name_matches: "^agenticai"}
+    warn_unless: {path: TracingConfig.Mode, equals: Active}
+    when_none: warn
+    when_none_message: no stack function found; is the prefix right?
+"""
+    )
+    doc = snapshot_doc(
+        [
+            resource("aws.lambda.function", "agenticai-a", {"TracingConfig": {"Mode": "Active"}}),
+            resource(
+                "aws.lambda.function", "agenticai-b", {"TracingConfig": {"Mode": "PassThrough"}}
+            ),
+            resource("aws.lambda.function", "agenticai-c", {}),
+        ]
+    )
+    assert statuses(run(tmp_path, text, doc)) == {
+        "agenticai-a": "pass",
+        "agenticai-b": "warn",
+        "agenticai-c": "error",
+    }
+    (none,) = run(tmp_path, text, snapshot_doc([], types=["aws.lambda.function"]))
+    assert (none["status"], none["message"]) == (
+        "warn",
+        "no stack function found; is the prefix right?",
+    )
+
+
+def test_an_error_result_keeps_the_evidence_that_could_be_read(tmp_path: Path) -> None:
+    text = INFORMATIONAL.replace("    informational: true\n", "").replace(
+        "    value: {path: TableSizeBytes, unit: bytes}\n",
+        "    expect: {path: TableStatus, equals: ACTIVE}\n",
+    )
+    (result,) = run(
+        tmp_path, text, snapshot_doc([resource("aws.dynamodb.table", "t", {"ItemCount": 3})])
+    )
+    assert result["status"] == "error"
+    assert result["evidence"] == {"items": 3, "created": None}
