@@ -8,6 +8,7 @@ marks its types incomplete; it never takes the others down with it.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -58,6 +59,7 @@ def collect(plan: CollectionPlan, scope: Scope) -> dict[str, Any]:
             "parameters": jsonable(plan.parameters),
             "resource_types": sorted(plan.types),
             "api_calls": journal.api_calls,
+            "options": collected_options(plan),
         },
         "resources": resources,
         "errors": sorted(journal.errors, key=_error_key),
@@ -66,6 +68,32 @@ def collect(plan: CollectionPlan, scope: Scope) -> dict[str, Any]:
             for (t, a, r), ok in sorted(journal.coverage.items())
         ],
     }
+
+
+def collected_options(plan: CollectionPlan) -> dict[str, dict[str, list[Any]]]:
+    """``{type: {option: [values...]}}`` exactly as planned, for every type with options.
+
+    What the snapshot was collected for: the engine refuses to decide a rule asking for wider
+    options (a longer window, another event name) than these. Values are sorted numbers
+    first (by value), then text, then anything else by its JSON, so the bytes do not depend
+    on the order rules were loaded in.
+    """
+    return {
+        resource_type: {
+            option: sorted(jsonable(values), key=_option_order)
+            for option, values in sorted(request.options.items())
+        }
+        for resource_type, request in sorted(plan.types.items())
+        if request.options
+    }
+
+
+def _option_order(value: Any) -> tuple[int, float, str]:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, float(value), "")
+    if isinstance(value, str):
+        return (1, 0.0, value)
+    return (2, 0.0, json.dumps(value, sort_keys=True, default=str))
 
 
 def _error_key(error: dict[str, Any]) -> tuple[str, ...]:

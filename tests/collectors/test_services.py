@@ -67,6 +67,28 @@ def test_snapshot_is_valid_and_sorted(
     assert snapshot["metadata"]["api_calls"] > 50
 
 
+def test_metadata_records_the_options_collected_for(snapshot: Snapshot) -> None:
+    assert snapshot["metadata"]["options"] == {
+        "aws.cloudtrail.event": {"event_names": ["DeleteTable"], "window_hours": [168]},
+        "aws.dynamodb.table": {"backup_days": [7]},
+        "aws.ssm.parameter": {"path": ["/agenticai"]},
+    }
+
+
+def test_recorded_options_are_sorted_by_value_not_by_text(world: Seeded) -> None:
+    plan = CollectionPlan()
+    plan.request("aws.sqs.queue")  # no options: not recorded
+    events = plan.request("aws.cloudtrail.event")
+    events.options.update(window_hours=[168, 24, 100], event_names=["DeleteTable", "DeleteBucket"])
+    snapshot = collect(plan, Scope(max_attempts=1, quiet=True))
+    assert snapshot["metadata"]["options"] == {
+        "aws.cloudtrail.event": {
+            "event_names": ["DeleteBucket", "DeleteTable"],
+            "window_hours": [24, 100, 168],
+        }
+    }
+
+
 def test_only_moto_gaps_are_errors(snapshot: Snapshot) -> None:
     failed = {(e["service"], e["operation"], e["code"]) for e in snapshot["errors"]}
     assert failed == {
