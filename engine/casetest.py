@@ -33,6 +33,14 @@ class CaseOutcome:
     failures: list[str]
 
 
+def _collected_options(rule: CompiledRule) -> dict[str, dict[str, list[Any]]]:
+    """A case is a collection made for this very rule: its options were collected."""
+    if not rule.collect:
+        return {}
+    as_lists = {k: v if isinstance(v, list) else [v] for k, v in rule.collect.items()}
+    return {rule.resource_type: as_lists}
+
+
 def _case_snapshot(rule: CompiledRule, case: Mapping[str, Any]) -> Snapshot:
     resources, types = [], {rule.resource_type, *(t for t, _ in rule.related.values())}
     metric_keys = {name: query.key for name, query in rule.metrics.items()}
@@ -67,6 +75,7 @@ def _case_snapshot(rule: CompiledRule, case: Mapping[str, Any]) -> Snapshot:
                 "accounts": [ACCOUNT],
                 "regions": [REGION],
                 "parameters": {},
+                "options": _collected_options(rule),
             },
             "resources": resources,
             "errors": list(case.get("errors", [])),

@@ -119,6 +119,9 @@ class Evaluator:
         if rule.resource_type not in self.snapshot.collected_types:
             cause = f"{rule.resource_type} was not collected in this snapshot"
             return [_error(rule, None, [cause])]
+        gap = collection_gap(rule, self.snapshot.metadata)
+        if gap:
+            return [_error(rule, None, [gap])]
         selected, extras = self._select(rule)
         gaps = self.snapshot.incomplete(rule.resource_type)
         if gaps and rule.names is None:
@@ -294,6 +297,43 @@ class Evaluator:
         if observed is None and evidence:
             observed = next(iter(evidence.values())) if len(evidence) == 1 else evidence
         return _result(rule, ref, status, message, observed, evidence)
+
+
+def collection_gap(rule: CompiledRule, metadata: Mapping[str, Any]) -> str | None:
+    """Why the snapshot cannot answer this rule's collection options, if it cannot.
+
+    A rule asking for a 2160-hour CloudTrail window must not pass on a snapshot that looked
+    back 168 hours; nor on event names nobody looked up. Numbers must be covered by the
+    widest value collected, anything else must have been collected as such.
+    """
+    if not rule.collect:
+        return None
+    recorded = (metadata.get("options") or {}).get(rule.resource_type)
+    if recorded is None:
+        return (
+            f"the snapshot does not record the options {rule.resource_type} was collected "
+            f"with; collect again with these rules"
+        )
+    for key, wanted in sorted(rule.collect.items()):
+        needed = wanted if isinstance(wanted, list) else [wanted]
+        have = recorded.get(key)
+        if have is None:
+            return f"{rule.resource_type} was collected without '{key}' (this rule needs {wanted})"
+        if all(_is_number(v) for v in [*needed, *have]) and needed and have:
+            if max(needed) > max(have):
+                return (
+                    f"{rule.resource_type} was collected with {key} {max(have)}; "
+                    f"this rule needs {max(needed)}"
+                )
+            continue
+        missing = [item for item in needed if item not in have]
+        if missing:
+            return f"{rule.resource_type} was collected without {key} {missing}"
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _display(number: float) -> str:

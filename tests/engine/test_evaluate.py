@@ -694,3 +694,56 @@ def test_an_error_result_keeps_the_evidence_that_could_be_read(tmp_path: Path) -
     )
     assert result["status"] == "error"
     assert result["evidence"] == {"items": 3, "created": None}
+
+
+EVENTS = (
+    HEADER
+    + """
+  - id: trail.destructive
+    title: destructive events
+    covers: [RB-M04]
+    section: Security
+    cadence: monthly
+    severity: high
+    resource: aws.cloudtrail.event
+    collect: {event_names: [DeleteTable, DeleteBucket], window_hours: 168}
+    expect: {path: EventName, not_in: [DeleteTable, DeleteBucket]}
+    when_none: pass
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("options", "status", "fragment"),
+    [
+        (
+            {
+                "event_names": ["DeleteBucket", "DeleteTable", "StopLogging"],
+                "window_hours": [24, 168],
+            },
+            "pass",
+            "nothing to check",
+        ),
+        (
+            {"event_names": ["DeleteBucket", "DeleteTable"], "window_hours": [24]},
+            "error",
+            "collected with window_hours 24; this rule needs 168",
+        ),
+        (
+            {"event_names": ["DeleteTable"], "window_hours": [168]},
+            "error",
+            "without event_names ['DeleteBucket']",
+        ),
+        ({"window_hours": [168]}, "error", "without 'event_names'"),
+        (None, "error", "does not record the options"),
+    ],
+)
+def test_a_snapshot_collected_with_narrower_options_cannot_pass(
+    tmp_path: Path, options: dict[str, list[object]] | None, status: str, fragment: str
+) -> None:
+    doc = snapshot_doc([], types=["aws.cloudtrail.event"])
+    if options is not None:
+        doc["metadata"]["options"] = {"aws.cloudtrail.event": options}
+    (result,) = run(tmp_path, EVENTS, doc)
+    assert result["status"] == status
+    assert fragment in result["message"]
