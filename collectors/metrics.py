@@ -61,7 +61,8 @@ def fetch(call: Call, window_seconds: int, wanted: Sequence[Wanted]) -> None:
         _batch(call, start, end, wanted[offset : offset + MAX_QUERIES])
 
 
-def _attribution(batch: Sequence[Wanted]) -> list[tuple[str, list[str]]]:
+def attribution(batch: Sequence[Wanted]) -> list[tuple[str, list[str]]]:
+    """Per resource type, the ``metrics.<key>`` data keys a failed batch leaves undecided."""
     keys: dict[str, set[str]] = {}
     for resource, query in batch:
         keys.setdefault(resource["type"], set()).add(f"metrics.{query.key}")
@@ -75,7 +76,7 @@ def _batch(call: Call, start: Any, end: Any, batch: Sequence[Wanted]) -> None:
         MetricDataQueries=queries,
         StartTime=start,
         EndTime=end,
-        attribution=_attribution(batch),
+        attribution=attribution(batch),
     )
     if pages is None:
         return

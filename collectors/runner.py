@@ -2,8 +2,11 @@
 
 Two phases, both in one bounded thread pool. First every (collector, account, region) lists
 its resources; then the per-resource extras the rules asked for (metrics, log counts) run,
-because their predicates may look at what listing found. A unit that crashes is recorded and
-marks its types incomplete; it never takes the others down with it.
+because their predicates may look at what listing found. Nothing a unit raises takes the
+others down with it: a listing unit that crashes is recorded and marks its types incomplete;
+an enrichment task that crashes is recorded against the metric or log keys it would have
+filled (``metrics.<key>`` per type, ``logs.<key>`` per log group), so only the rules reading
+those keys become ``error``.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 
 from runbook_guard import __version__
 from runbook_guard.collectors import logs, metrics
-from runbook_guard.collectors.calls import GLOBAL_REGION, Call, Journal, jsonable
+from runbook_guard.collectors.calls import GLOBAL_REGION, Attribution, Call, Journal, jsonable
 from runbook_guard.collectors.context import Account, Context, Scope
 from runbook_guard.collectors.registry import Collector, OperationSet, collectors_for, load_all
 from runbook_guard.engine.plan import CollectionPlan
@@ -189,11 +192,15 @@ def _enrichment_units(
     units: list[tuple[str, Task]] = []
     for (account_id, region, window), pairs in sorted(wanted.items(), key=lambda kv: kv[0]):
         call = _call(context, by_account[account_id], metrics.API, region, now)
-        units.append((f"metrics {region}", _task(partial(metrics.fetch, call, window, pairs))))
+        fetch = partial(metrics.fetch, call, window, pairs)
+        task = _guarded(call, "GetMetricData", fetch, attribution=metrics.attribution(pairs))
+        units.append((f"metrics {region}", task))
     for resource, log_query in counts:
         account = by_account[resource["account"]]
         call = _call(context, account, logs.EVENTS_API, resource["region"], now)
-        task = _task(partial(logs.count_events, call, resource, log_query))
+        count = partial(logs.count_events, call, resource, log_query)
+        attribution = [(resource["type"], [f"logs.{log_query.key}"])]
+        task = _guarded(call, "FilterLogEvents", count, attribution, resource=resource["id"])
         units.append((f"logs {resource['name']}", task))
     return units
 
@@ -206,9 +213,26 @@ def _call(
     return Call(api, client, context.journal, str(account.id), region, "", None, now, page_size)
 
 
-def _task(action: Callable[[], None]) -> Task:
+def _guarded(
+    call: Call,
+    operation: str,
+    action: Callable[[], None],
+    attribution: Attribution,
+    resource: str | None = None,
+) -> Task:
+    """An enrichment task that cannot crash the collection.
+
+    An answer of a shape the code did not expect (a metric result without ``Id``) raises
+    inside the collector; it becomes an error attributed to the keys the task would have
+    filled (``metrics.<key>`` per type, or ``logs.<key>`` on one log group), so exactly the
+    rules reading them are ``error``. Values already stored stay; so does everything else.
+    """
+
     def run() -> list[dict[str, Any]]:
-        action()
+        try:
+            action()
+        except Exception as exc:
+            call.record(operation, exc, resource=resource, attribution=attribution)
         return []
 
     return run

@@ -14,13 +14,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 from runbook_guard.demo.stack import Seeded
 from runbook_guard.engine.evaluate import evaluate_rules
 from runbook_guard.engine.loader import load_policy_set
 from runbook_guard.engine.planner import plan_collection
 from runbook_guard.engine.snapshot import Snapshot as IndexedSnapshot
-from tests.collectors.test_faults import denied
+from tests.collectors.test_faults import Body, denied
 
 Snapshot = dict[str, Any]
 Run = Callable[..., Snapshot]
@@ -123,3 +124,52 @@ def test_failed_metric_data_errors_the_lambda_error_rate(
     runtime = [r for (rule, _), r in results.items() if rule.startswith("lambda.runtime")]
     assert runtime
     assert "error" not in {r["status"] for r in runtime}
+
+
+def odd_answer(parsed: dict[str, Any]) -> Callable[..., tuple[AWSResponse, dict[str, Any]]]:
+    """A 200 answer whose parsed body is not what the service model promises."""
+
+    def answer(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        return AWSResponse("https://x", 200, HTTPHeaders(), Body(b"")), parsed
+
+    return answer
+
+
+def test_an_odd_metric_answer_is_an_error_not_a_crash(
+    seeded: Seeded, run: Run, hooked: Callable[..., Any]
+) -> None:
+    """A metric result without ``Id`` used to raise KeyError and lose the whole snapshot."""
+    odd = odd_answer({"MetricDataResults": [{"Values": [1.0]}]})
+    factory = hooked(("before-call.cloudwatch.GetMetricData", odd))
+    snapshot, results = collect_and_evaluate(run, factory, "aws.lambda.function", "aws.sqs.queue")
+    [error] = [e for e in snapshot["errors"] if e["operation"] == "GetMetricData"]
+    assert error["code"] == "UnexpectedShape"
+    assert error["resource_type"] == "aws.lambda.function"
+    metrics = {key.split(":")[0] for key in error["data_keys"]}
+    assert {"metrics.AWS/Lambda/Errors", "metrics.AWS/Lambda/Invocations"} <= metrics
+    # Everything else was kept: every function and queue, and the rules that need no metric.
+    assert sum(r["type"] == "aws.lambda.function" for r in snapshot["resources"]) == 5
+    assert sum(r["type"] == "aws.sqs.queue" for r in snapshot["resources"]) == 8
+    rates = [r for (rule, _), r in results.items() if rule == "lambda.error-rate"]
+    assert len(rates) == 5
+    assert {r["status"] for r in rates} == {"error"}
+    depth = [r for (rule, _), r in results.items() if rule == "sqs.queue-depth"]
+    assert len(depth) == 4
+    assert "error" not in {r["status"] for r in depth}
+
+
+def test_an_odd_log_answer_is_an_error_on_that_log_group(
+    seeded: Seeded, run: Run, hooked: Callable[..., Any]
+) -> None:
+    factory = hooked(("before-call.logs.FilterLogEvents", odd_answer({"events": 5})))
+    snapshot, _results = collect_and_evaluate(run, factory, "aws.logs.log_group")
+    errors = [e for e in snapshot["errors"] if e["operation"] == "FilterLogEvents"]
+    assert errors
+    assert {e["code"] for e in errors} == {"UnexpectedShape"}
+    groups = {r["id"]: r for r in snapshot["resources"]}
+    for error in errors:
+        assert error["resource"] in groups
+        [key] = error["data_keys"]
+        assert key.startswith("logs.count(ERROR)")
+        assert "logs" not in groups[error["resource"]]
+    assert all(c["complete"] for c in snapshot["coverage"])
