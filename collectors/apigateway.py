@@ -1,5 +1,8 @@
 """API Gateway REST APIs and their stages (the runbook's ``prod`` stage, tracing, logging).
 
+Stage variables are name/value pairs people put credentials in: their values are replaced
+(``redaction``) before a stage is stored, like Lambda environment variables.
+
 The management API is authorised per HTTP verb and path, so the IAM statement is ``GET`` on
 the two paths read here, not ``apigateway:*``.
 """
@@ -10,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from runbook_guard.collectors.calls import Call
+from runbook_guard.collectors.redaction import redacted_values
 from runbook_guard.collectors.registry import OperationSet, register
 from runbook_guard.engine.plan import TypeRequest
 
@@ -23,6 +27,14 @@ API = OperationSet(
 )
 
 
+def _redact_stage(stage: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a stage with every stage variable's value replaced (names kept)."""
+    redacted = dict(stage)
+    if "variables" in redacted:
+        redacted["variables"] = redacted_values(redacted["variables"])
+    return redacted
+
+
 @register(API, REST_API)
 def collect_rest_apis(call: Call, requests: Mapping[str, TypeRequest]) -> list[dict[str, Any]]:
     apis = call.items("GetRestApis", "items", listing=True)
@@ -34,6 +46,6 @@ def collect_rest_apis(call: Call, requests: Mapping[str, TypeRequest]) -> list[d
         data = dict(api)
         stages = call.request("GetStages", restApiId=api["id"], resource=arn, data_keys=["Stages"])
         if stages is not None:
-            data["Stages"] = stages.get("item") or []
+            data["Stages"] = [_redact_stage(stage) for stage in stages.get("item") or []]
         resources.append(call.resource(REST_API, arn, str(api["name"]), data))
     return resources

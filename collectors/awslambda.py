@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from runbook_guard.collectors.calls import Call
+from runbook_guard.collectors.redaction import redacted_values
 from runbook_guard.collectors.registry import OperationSet, register
 from runbook_guard.engine.plan import TypeRequest
 
 FUNCTION = "aws.lambda.function"
-REDACTED = "<redacted>"
 API = OperationSet(
     "lambda.functions",
     "lambda",
@@ -29,9 +29,8 @@ def redact(function: Mapping[str, Any]) -> dict[str, Any]:
     environment = function.get("Environment")
     if isinstance(environment, Mapping):
         environment = dict(environment)
-        variables = environment.get("Variables")
-        if isinstance(variables, Mapping):
-            environment["Variables"] = dict.fromkeys(variables, REDACTED)
+        if "Variables" in environment:
+            environment["Variables"] = redacted_values(environment["Variables"])
         redacted["Environment"] = environment
     return redacted
 

@@ -72,6 +72,10 @@ def _rest_api(stack: Stack) -> str:
             {"op": "replace", "path": "/tracingEnabled", "value": "true"},
             {"op": "replace", "path": "/*/*/metrics/enabled", "value": "true"},
             {"op": "replace", "path": "/*/*/logging/loglevel", "value": "ERROR"},
+            # A literal secret in a stage variable (RB-S02's other hiding place): the canary
+            # tests prove its value reaches no snapshot, result or report.
+            {"op": "replace", "path": "/variables/GEMINI_API_KEY", "value": stack.secret},
+            {"op": "replace", "path": "/variables/LOG_LEVEL", "value": "ERROR"},
         ],
     )
     return name

@@ -1,4 +1,8 @@
-"""A planted secret never reaches a snapshot, whatever the plan asks for."""
+"""A planted secret never reaches a snapshot, whatever the plan asks for.
+
+The demo stack plants it in a Lambda environment variable, an SSM SecureString and an API
+Gateway stage variable.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +27,10 @@ def test_the_canary_is_really_planted(seeded: Seeded) -> None:
     ssm = boto3.client("ssm")
     value = ssm.get_parameter(Name="/agenticai/gemini-api-key", WithDecryption=True)
     assert value["Parameter"]["Value"] == CANARY
+    apigw = boto3.client("apigateway")
+    [api] = [a for a in apigw.get_rest_apis()["items"] if a["name"] == "agenticai-api"]
+    stage = apigw.get_stage(restApiId=api["id"], stageName="prod")
+    assert stage["variables"]["GEMINI_API_KEY"] == CANARY
 
 
 def test_no_snapshot_byte_holds_the_canary(
@@ -35,3 +43,6 @@ def test_no_snapshot_byte_holds_the_canary(
     # The names stay: "a variable called GEMINI_API_KEY holds a literal" is itself a finding.
     assert "GEMINI_API_KEY" in text
     assert '"/agenticai/gemini-api-key"' in text
+    [api] = [r for r in snapshot["resources"] if r["name"] == "agenticai-api"]
+    [prod] = api["data"]["Stages"]
+    assert prod["variables"] == {"GEMINI_API_KEY": "<redacted>", "LOG_LEVEL": "<redacted>"}

@@ -91,5 +91,14 @@ def test_no_secret_in_snapshot_results_or_reports(
     assert rendered.returncode in (0, 1), rendered.stderr
     files = [collected, results, *sorted(reports.iterdir())]
     assert len(files) == 6
+    # The secret was there to leak: planted in a Lambda variable and an API stage variable.
+    snapshot = json.loads(collected.read_text())
+    named = {(r["type"], r["name"]): r["data"] for r in snapshot["resources"]}
+    [api_handler] = [
+        d for (t, n), d in named.items() if t == "aws.lambda.function" and "ApiHandler" in n
+    ]
+    assert api_handler["Environment"]["Variables"]["GEMINI_API_KEY"] == "<redacted>"
+    api = named[("aws.apigateway.rest_api", "agenticai-api")]
+    assert api["Stages"][0]["variables"]["GEMINI_API_KEY"] == "<redacted>"
     for path in files:
         assert DEFAULT_SECRET.encode() not in path.read_bytes(), path
