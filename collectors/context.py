@@ -17,7 +17,8 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import ProfileNotFound
 
-from runbook_guard.collectors.calls import GLOBAL_REGION, Call, Journal
+from runbook_guard.collectors.calls import GLOBAL_REGION, Call
+from runbook_guard.collectors.journal import Journal
 from runbook_guard.collectors.registry import OperationSet, declare
 from runbook_guard.engine.errors import InputError
 

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from runbook_guard.collectors.calls import Call, Problem
+from runbook_guard.collectors.calls import Call
+from runbook_guard.collectors.journal import Problem
 from runbook_guard.collectors.registry import OperationSet, declare
 from runbook_guard.engine.plan import MetricQuery
 

@@ -22,8 +22,9 @@ from typing import Any
 
 from runbook_guard import __version__
 from runbook_guard.collectors import logs, metrics
-from runbook_guard.collectors.calls import GLOBAL_REGION, Attribution, Call, Journal, jsonable
+from runbook_guard.collectors.calls import GLOBAL_REGION, Call, jsonable
 from runbook_guard.collectors.context import Account, Context, Scope
+from runbook_guard.collectors.journal import Attribution, Journal
 from runbook_guard.collectors.registry import Collector, OperationSet, collectors_for, load_all
 from runbook_guard.engine.plan import CollectionPlan
 

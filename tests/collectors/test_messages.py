@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from runbook_guard.collectors.calls import readable
+from runbook_guard.collectors.journal import readable
 
 MOTO_500 = """<!doctype html>
 <html lang=en>

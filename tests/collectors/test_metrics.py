@@ -10,7 +10,8 @@ import boto3
 import pytest
 
 from runbook_guard.collectors import metrics
-from runbook_guard.collectors.calls import Call, Journal
+from runbook_guard.collectors.calls import Call
+from runbook_guard.collectors.journal import Journal
 from runbook_guard.engine.plan import MetricQuery
 
 NOW = datetime.now(timezone.utc)

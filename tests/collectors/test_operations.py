@@ -13,7 +13,8 @@ from runbook_guard.cli import commands  # noqa: F401  (registers the commands)
 from runbook_guard.cli.app import app
 from runbook_guard.collectors import Scope, collect
 from runbook_guard.collectors.awslambda import API as LAMBDA_API
-from runbook_guard.collectors.calls import Call, Journal, UndeclaredOperation
+from runbook_guard.collectors.calls import Call, UndeclaredOperation
+from runbook_guard.collectors.journal import Journal
 from runbook_guard.collectors.policy import declared_operations
 from runbook_guard.collectors.registry import OPERATION_SETS, is_read_only
 from runbook_guard.collectors.ssm import API as SSM_API

@@ -27,7 +27,8 @@ from botocore import xform_name
 from botocore.stub import Stubber
 
 from runbook_guard.collectors import Scope, collect
-from runbook_guard.collectors.calls import Call, Journal
+from runbook_guard.collectors.calls import Call
+from runbook_guard.collectors.journal import Journal
 from runbook_guard.collectors.registry import OPERATION_SETS, OperationSet, load_all
 from runbook_guard.demo.plans import everything_plan
 from runbook_guard.demo.stack import Seeded

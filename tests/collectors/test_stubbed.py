@@ -15,7 +15,8 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from runbook_guard.collectors import cloudtrail, dynamodb, metrics
-from runbook_guard.collectors.calls import Call, Journal
+from runbook_guard.collectors.calls import Call
+from runbook_guard.collectors.journal import Journal
 from runbook_guard.engine.plan import CollectionPlan, MetricQuery
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
