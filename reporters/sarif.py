@@ -189,8 +189,9 @@ def _result(row: Row, changes: Changes | None) -> dict[str, Any]:
         },
         "properties": properties,
     }
-    if row.status == "waived":
-        result["suppressions"] = [_suppression(row)]
+    # SARIF 2.1.0 section 3.27.23: once one result of a run carries suppressions, every result
+    # must, an empty list meaning "not suppressed" (GitHub shows those as open alerts).
+    result["suppressions"] = [_suppression(row)] if row.status == "waived" else []
     if changes is not None:
         result["baselineState"] = changes.baseline_state(row.rule.id, row.resource_id)
     return result

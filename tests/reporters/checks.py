@@ -72,6 +72,9 @@ def _run_problems(run: dict[str, Any]) -> list[str]:
         return [*out, "tool.driver.rules and results arrays are required"]
     if len(results) > 25_000:
         out.append(f"{len(results)} results: over the hard limit of 25,000")
+    carrying = {"suppressions" in result for result in results}
+    if len(carrying) > 1:
+        out.append("suppressions must be on every result or on none (SARIF 2.1.0 3.27.23)")
     if len(rules) > 25_000:
         out.append("over 25,000 rules")
     if not run.get("automationDetails", {}).get("id"):
