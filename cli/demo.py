@@ -7,6 +7,8 @@ reports show every kind of finding without touching a real AWS account.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +21,21 @@ from runbook_guard.cli.evaluate import gate_exit
 from runbook_guard.cli.pipeline import prepare
 from runbook_guard.collectors import Scope
 from runbook_guard.reporters import FORMATS
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Point boto3 at the local server for the demo only, then restore what was there."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 @app.command()
@@ -37,9 +54,8 @@ def demo(
         typer.echo(f"the demo needs moto: pip install 'runbook-guard[demo]' ({missing})", err=True)
         raise typer.Exit(2) from None
 
-    with moto_server() as endpoint:
+    with moto_server() as endpoint, _environment({**DUMMY_ENV, "AWS_ENDPOINT_URL": endpoint}):
         # The collectors use boto3's own configuration, exactly as against real AWS.
-        os.environ.update({**DUMMY_ENV, "AWS_ENDPOINT_URL": endpoint})
         typer.echo(f"moto server at {endpoint}: seeding the runbook's stack...", err=True)
         seed_runbook_stack(endpoint_url=endpoint)
 

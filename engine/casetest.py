@@ -125,7 +125,11 @@ def run_cases(policy_set: PolicySet) -> list[CaseOutcome]:
                 )
                 continue
             rule = rules[entry.spec["id"]]
-            now = parse_timestamp(case.get("now")) or DEFAULT_NOW
+            now = parse_timestamp(case["now"]) if "now" in case else DEFAULT_NOW
+            if now is None:
+                problem = f"now {case['now']!r} is not an ISO 8601 time"
+                outcomes.append(CaseOutcome(rule.id, case["name"], location, [problem]))
+                continue
             evaluator = Evaluator(_case_snapshot(rule, case), now, policy_set.tables)
             failures = _check(evaluator.rule(rule), case["expect"])
             outcomes.append(CaseOutcome(rule.id, case["name"], location, failures))

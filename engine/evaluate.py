@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from runbook_guard.engine.context import NO_DATA, UNDECIDED, EvalContext
+from runbook_guard.engine.context import NO_DATA, UNDECIDED, BlockedLookup, EvalContext
 from runbook_guard.engine.params import substitute
 from runbook_guard.engine.paths import MISSING
 from runbook_guard.engine.rules import CompiledRule
@@ -99,9 +99,9 @@ class Evaluator:
         self.tables = tables or {}
         # Per resource, computed once and shared by every rule: its reference in results and
         # which collection errors could explain holes in its data.
-        self._facts: dict[int, tuple[dict[str, str], Any]] = {}
+        self._facts: dict[int, tuple[dict[str, str], BlockedLookup]] = {}
 
-    def facts(self, resource: Mapping[str, Any]) -> tuple[dict[str, str], Any]:
+    def facts(self, resource: Mapping[str, Any]) -> tuple[dict[str, str], BlockedLookup]:
         key = id(resource)
         found = self._facts.get(key)
         if found is None:

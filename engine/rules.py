@@ -76,18 +76,11 @@ class CompiledRule:
     @cached_property
     def level_messages(self) -> dict[str, str]:
         """Per status, the message for a value (a ``{}`` slot), thresholds already filled in."""
+        spaced = self.unit in ("", "%") or self.unit.startswith("/")
+        value = "{}" + _braces(self.unit if spaced else f" {self.unit}")
         if self.levels is None:
-            suffix = (
-                self.unit
-                if self.unit in ("", "%") or self.unit.startswith("/")
-                else f" {self.unit}"
-            )
-            return {
-                "pass": "{}" + suffix.replace("{", "{{").replace("}", "}}") + " (informational)"
-            }
-        unit = self.unit if self.unit in ("", "%") or self.unit.startswith("/") else f" {self.unit}"
-        texts = {k: v.replace("{", "{{").replace("}", "}}") for k, v in self.levels.texts().items()}
-        value = "{}" + unit.replace("{", "{{").replace("}", "}}")
+            return {"pass": f"{value} (informational)"}
+        texts = {k: _braces(v) for k, v in self.levels.texts().items()}
         return {
             "pass": f"{value} is in the normal range",
             "note": f"{value} is above normal ({texts['normal']}) but not past warning",
@@ -121,6 +114,11 @@ class CompiledRule:
         if self.names is not None and name not in {n for n, _ in self.names}:
             return False
         return self.name_pattern is None or self.name_pattern.search(name) is not None
+
+
+def _braces(text: str) -> str:
+    """Text made safe to sit inside a str.format template."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def _hours(at: tuple[str | int, ...], value: Any, default: float) -> int:
