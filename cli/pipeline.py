@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook_guard.engine.config import GATES, Config, load_config
+from runbook_guard.engine.coverage import coverage_of
 from runbook_guard.engine.errors import InputError
 from runbook_guard.engine.loader import PolicySet, load_policy_set
 from runbook_guard.engine.overrides import parse_overrides
@@ -70,5 +71,12 @@ def evaluate(
     waiver_list = load_waivers(waiver_file) if waiver_file else []
     moment = evaluation_time(now, snapshot)
     return build_results(
-        prepared.policy_set, prepared.rules, snapshot, prepared.parameters, moment, waiver_list
+        prepared.policy_set,
+        prepared.rules,
+        snapshot,
+        prepared.parameters,
+        moment,
+        waiver_list,
+        fail_on=prepared.fail_on,
+        coverage=coverage_of(prepared.policy_set),
     )

@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from runbook_guard.engine.errors import InputError
-from runbook_guard.engine.loader import PolicySet
+from runbook_guard.engine.loader import PolicySet, display_name
 
 _ROW = re.compile(r"^\|\s*(RB-[A-Z]\d{2})\s*\|\s*(.*?)\s*\|")
 #: How a rule checks what it covers, as the README's table says it.
@@ -41,6 +41,7 @@ class Covering:
 @dataclass
 class Coverage:
     expectations: list[Expectation]
+    inventory: str = "EXPECTATIONS.md"
     by_id: dict[str, list[Covering]] = field(default_factory=dict)
     #: IDs named by rules but absent from the inventory, with the rules naming them.
     unknown: dict[str, list[str]] = field(default_factory=dict)
@@ -86,6 +87,23 @@ def parse_expectations(text: str, source: str = "EXPECTATIONS.md") -> list[Expec
     return found
 
 
+def inventory_for(policy_set: PolicySet) -> Path | None:
+    """The EXPECTATIONS.md beside the loaded policies (a pack ships its runbook's inventory)."""
+    for folder in policy_set.folders:
+        candidate = folder / "EXPECTATIONS.md"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def coverage_of(policy_set: PolicySet) -> Coverage | None:
+    """Coverage of the pack's own inventory, when the pack ships one."""
+    path = inventory_for(policy_set)
+    if path is None:
+        return None
+    return compute(load_expectations(path), policy_set, display_name(path))
+
+
 def load_expectations(path: Path) -> list[Expectation]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -103,9 +121,11 @@ def how_checked(spec: dict[str, object]) -> str:
     return AUTOMATIC
 
 
-def compute(expectations: Sequence[Expectation], policy_set: PolicySet) -> Coverage:
+def compute(
+    expectations: Sequence[Expectation], policy_set: PolicySet, inventory: str = "EXPECTATIONS.md"
+) -> Coverage:
     """Join the inventory with the rules' ``covers``."""
-    coverage = Coverage(list(expectations), {e.id: [] for e in expectations})
+    coverage = Coverage(list(expectations), inventory, {e.id: [] for e in expectations})
     for entry in policy_set.entries:
         rule_id = str(entry.spec["id"])
         covers = entry.spec.get("covers") or []
@@ -121,9 +141,15 @@ def compute(expectations: Sequence[Expectation], policy_set: PolicySet) -> Cover
     return coverage
 
 
-def _how(coverings: Sequence[Covering]) -> str:
+def how_covered(coverings: Sequence[Covering]) -> str:
+    """automatic / manual / informational (joined with ' + '), or 'not covered'."""
     kinds = sorted({c.how for c in coverings}, key=(AUTOMATIC, INFORMATIONAL, MANUAL).index)
-    return " + ".join(kinds) if kinds else "**not covered**"
+    return " + ".join(kinds) if kinds else "not covered"
+
+
+def _how(coverings: Sequence[Covering]) -> str:
+    how = how_covered(coverings)
+    return "**not covered**" if how == "not covered" else how
 
 
 def _cell(text: str) -> str:

@@ -93,6 +93,8 @@ class PolicySet:
     """Validated policy files: rules, parameters, reference data, and their digest."""
 
     files: list[str] = field(default_factory=list)
+    #: The folders the policy files came from, in order (where a pack's inventory lives).
+    folders: list[Path] = field(default_factory=list)
     packs: list[dict[str, Any]] = field(default_factory=list)
     parameters: dict[str, ParameterDecl] = field(default_factory=dict)
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -180,6 +182,8 @@ def load_policy_set(paths: Sequence[Path] | None = None) -> PolicySet:
             continue
         digest.update(label.encode() + b"\0" + path.read_bytes() + b"\0")
         policy_set.files.append(label)
+        if path.parent not in policy_set.folders:
+            policy_set.folders.append(path.parent)
         if not isinstance(located.data, dict):
             problems.append(located.problem((), "a policy file must be a mapping"))
             continue

@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from runbook_guard import __version__
+from runbook_guard.engine.config import blocking
+from runbook_guard.engine.coverage import Coverage, how_covered
 from runbook_guard.engine.evaluate import evaluate_rules
 from runbook_guard.engine.loader import PolicySet
 from runbook_guard.engine.rules import CompiledRule
@@ -43,10 +45,14 @@ def build_results(
     parameters: Mapping[str, Any],
     now: datetime,
     waivers: Sequence[dict[str, Any]] = (),
+    fail_on: str = "fail",
+    coverage: Coverage | None = None,
 ) -> dict[str, Any]:
     """Evaluate and wrap the results with everything a reader needs to trust them."""
     results = evaluate_rules(rules, snapshot, now, policy_set.tables)
     register = apply_waivers(results, waivers, now)
+    summary = _summary(results, rules)
+    summary["gate"] = {"fail_on": fail_on, "blocking": blocking(results, fail_on)}
     metadata = snapshot.metadata
     packs = sorted(
         ({k: str(v) for k, v in pack.items()} for pack in policy_set.packs),
@@ -67,7 +73,27 @@ def build_results(
         "policies": {"packs": packs, "digest": policy_set.digest, "parameters": dict(parameters)},
         "rules": [rule.metadata() for rule in rules],
         "results": results,
-        "summary": _summary(results, rules),
+        "summary": summary,
         "waivers": register,
         "collection_errors": list(snapshot.errors),
+        **({"coverage": coverage_document(coverage)} if coverage is not None else {}),
+    }
+
+
+def coverage_document(coverage: Coverage) -> dict[str, Any]:
+    """The coverage of the runbook's inventory, as the results contract carries it."""
+    return {
+        "inventory": coverage.inventory,
+        "expectations": [
+            {
+                "id": e.id,
+                "text": e.text,
+                "section": e.section,
+                "rules": [c.rule for c in coverage.by_id.get(e.id, [])],
+                "how": how_covered(coverage.by_id.get(e.id, [])),
+            }
+            for e in coverage.expectations
+        ],
+        "uncovered": coverage.uncovered,
+        "unknown": coverage.unknown,
     }

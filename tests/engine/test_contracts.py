@@ -96,6 +96,15 @@ def test_evaluate_command_writes_valid_results_and_maps_the_gate_to_exit_codes(
         [("snapshot.schema.json", Resource.from_contents(snapshot_schema))]
     )
     jsonschema.Draft202012Validator(schema, registry=registry).validate(results)
+    assert results["summary"]["gate"] == {
+        "fail_on": "fail",
+        "blocking": sum(1 for r in results["results"] if r["status"] in ("fail", "error")),
+    }
+    coverage = results["coverage"]
+    assert coverage["inventory"] == "policies/agenticai/EXPECTATIONS.md"
+    assert len(coverage["expectations"]) == 54
+    assert coverage["uncovered"] == []
+    assert {e["how"] for e in coverage["expectations"]} >= {"automatic", "manual"}
     pitr = next(r for r in results["results"] if r["rule"] == "dynamodb.pitr-enabled")
     assert pitr["status"] == "fail"
     # types that were not collected are errors; with --fail-on never nothing blocks
