@@ -34,7 +34,7 @@ def describe(spec: Any) -> str:
         return " or ".join(f"({describe(s)})" for s in spec["any"])
     if "not" in spec:
         return f"not ({describe(spec['not'])})"
-    path = spec.get("path", "")
+    path = spec.get("label") or spec.get("path", "")
     for name in QUANTIFIERS:
         if name in spec:
             return f"{name.replace('_', ' ')} of {path}: {describe(spec[name])}"
@@ -96,14 +96,19 @@ def _leaf(at: tuple[str | int, ...], spec: dict[str, Any], op: Operator) -> Cond
             raise CompileError((*at, op.name), f"invalid regular expression: {error}") from None
     message = spec.get("message")
     words = describe(spec)
+    key = str(spec.get("label") or path)
+    substitutes = if_absent is not ABSENT_UNSET and not op.decides_absence
 
     def leaf(ctx: EvalContext) -> Any:
         value = get(ctx.data)
         if value is MISSING or not reader.simple:  # the rare paths, kept out of line
+            absent = value is MISSING
             value = reader.read(ctx, if_absent, op.decides_absence)
             if value is UNDECIDED:
                 return UNDECIDED
-        ctx.evidence[str(path)] = value
+            if absent and substitutes:  # say so: AWS did not return this value
+                ctx.evidence[key] = f"not returned (taken as {_short(value)})"
+        ctx.evidence.setdefault(key, value)
         try:
             ok = test(value, operand_of(ctx) if dynamic else constant, ctx.now)
         except NotComparable as error:
@@ -126,6 +131,7 @@ def _quantifier(at: tuple[str | int, ...], spec: dict[str, Any], name: str) -> C
     if_absent = spec.get("if_absent", ABSENT_UNSET)
     need_all = name == "all_items"
     words = describe(spec)
+    key = str(spec.get("label") or path)
     message = spec.get("message")
 
     def quantified(ctx: EvalContext) -> Any:
@@ -143,9 +149,9 @@ def _quantifier(at: tuple[str | int, ...], spec: dict[str, Any], name: str) -> C
         matched = sum(1 for v in verdicts if v is True)
         if need_all:  # what a reader needs is the items that break the rule
             broken = sum(1 for v in verdicts if v is False)
-            ctx.evidence[f"{path} (items failing)"] = f"{broken} of {len(items)}"
+            ctx.evidence[f"{key} (items failing)"] = f"{broken} of {len(items)}"
         else:
-            ctx.evidence[f"{path} (items matching)"] = f"{matched} of {len(items)}"
+            ctx.evidence[f"{key} (items matching)"] = f"{matched} of {len(items)}"
         if need_all:
             result: Any = (
                 False if False in verdicts else UNDECIDED if UNDECIDED in verdicts else True

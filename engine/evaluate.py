@@ -275,7 +275,15 @@ class Evaluator:
             return _error(rule, ref, causes, self.snapshot, resource)
         status = rule.levels.classify(number) if rule.levels is not None else "pass"
         observed = _clean(number)
-        message = rule.level_messages[status].format(_display(number))
+        custom = rule.custom_level_messages.get(status)
+        if custom is None:
+            message = rule.level_messages[status].format(_display(number))
+        else:  # plain replacement: a rule's text is data, never a format string
+            message = (
+                custom.replace("{value}", _display(number))
+                .replace("{abs}", _display(abs(number)))
+                .replace("{unit}", rule.unit)
+            )
         return self._finish(rule, ref, ctx, status, message, observed=observed)
 
     def _finish(

@@ -12,6 +12,7 @@ from typing import Any
 
 from runbook_guard.engine.operators import OPERATORS, QUANTIFIERS
 
+LEVEL_STATUSES = ("pass", "note", "warn", "fail")
 STATUSES_DECIDED = ["pass", "note", "warn", "fail", "error"]
 SEVERITIES = ["critical", "high", "medium", "low", "info"]
 CADENCES = ["daily", "weekly", "monthly", "quarterly"]
@@ -45,6 +46,7 @@ def _condition() -> dict[str, Any]:
             "an absent path makes the result 'error' (fail closed)"
         },
         "message": _text("what the finding says when this condition is not met"),
+        "label": _text("a name for the value in evidence and in the expected text"),
     }
     for op in OPERATORS.values():
         properties[op.name] = {**op.operand, "description": f"{op.symbol}: {op.description}"}
@@ -99,6 +101,7 @@ def _value() -> dict[str, Any]:
                 "unit of the value; '%' turns a ratio into a percentage; thresholds "
                 "may repeat it ('> 5%', '> 5/5min')"
             ),
+            "label": _text("a name for the value in evidence, instead of the path"),
         },
     }
 
@@ -202,7 +205,17 @@ def _rule() -> dict[str, Any]:
                 "type": "object",
                 "additionalProperties": False,
                 "properties": {
-                    name: {"type": ["string", "number"]} for name in ("normal", "warn", "fail")
+                    **{name: {"type": ["string", "number"]} for name in ("normal", "warn", "fail")},
+                    "messages": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {
+                            status: {"type": "string"}
+                            for status in ("pass", "note", "warn", "fail")
+                        },
+                        "description": "per status, the message; {value}, {abs} and {unit} are "
+                        "replaced (plain text substitution, nothing else is interpreted)",
+                    },
                 },
             },
             "informational": {

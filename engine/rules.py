@@ -61,6 +61,8 @@ class CompiledRule:
     no_data: str = "error"
     when_none: str = "note"
     when_none_message: str = ""
+    #: Per status, a message template of the rule's own ({value}, {abs}, {unit} replaced).
+    custom_level_messages: dict[str, str] = field(default_factory=dict)
     expected: str = ""
     metrics: dict[str, MetricQuery] = field(default_factory=dict)
     logs: dict[str, LogQuery] = field(default_factory=dict)
@@ -274,6 +276,7 @@ def _compile_checks(
         if rule.informational:
             words.append("informational: the value is reported, not judged")
         else:
+            rule.custom_level_messages = dict(resolved["levels"].get("messages") or {})
             try:
                 rule.levels = parse_levels(resolved["levels"], rule.unit)
             except ThresholdError as error:

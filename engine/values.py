@@ -12,6 +12,7 @@ from typing import Any
 
 from runbook_guard.engine.access import ABSENT_UNSET, CompileError, compile_at
 from runbook_guard.engine.context import NO_DATA, UNDECIDED, EvalContext
+from runbook_guard.engine.paths import MISSING
 from runbook_guard.engine.timeutil import days_between, parse_timestamp
 
 Value = Callable[[EvalContext], Any]
@@ -73,11 +74,13 @@ def _path_value(at: tuple[str | int, ...], spec: dict[str, Any]) -> Value:
     path = str(spec["path"])
     reader = compile_at(at, path)
     if_absent = spec.get("if_absent", ABSENT_UNSET)
+    key = str(spec.get("label") or path)
 
     def read(ctx: EvalContext) -> Any:
+        absent = reader.get(ctx.data) is MISSING
         value = reader.read(ctx, if_absent, False)
-        if value is not UNDECIDED:
-            ctx.evidence[path] = value
+        if value is not UNDECIDED:  # a substitute is shown as one, not as what AWS said
+            ctx.evidence[key] = f"not returned (taken as {value!r})" if absent else value
         return value
 
     return read

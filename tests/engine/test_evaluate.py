@@ -747,3 +747,63 @@ def test_a_snapshot_collected_with_narrower_options_cannot_pass(
     (result,) = run(tmp_path, EVENTS, doc)
     assert result["status"] == status
     assert fragment in result["message"]
+
+
+LABELLED = (
+    HEADER
+    + """
+  - id: fn.reserved
+    title: reserved concurrency
+    covers: [RB-I04]
+    section: Incident
+    cadence: daily
+    severity: medium
+    resource: aws.lambda.function
+    value: {path: Concurrency.ReservedConcurrentExecutions, if_absent: 0, label: reserved executions}
+    levels:
+      warn: "< 1"
+      messages: {warn: "only {value} reserved; the runbook sets 5 ({abs} {unit}, {value.__class__})"}
+"""
+)
+
+
+def test_labels_substitutes_and_rule_messages_read_as_written(tmp_path: Path) -> None:
+    doc = snapshot_doc(
+        [
+            resource(
+                "aws.lambda.function", "set", {"Concurrency": {"ReservedConcurrentExecutions": 5}}
+            ),
+            resource("aws.lambda.function", "unset", {"Concurrency": {}}),
+        ]
+    )
+    text = LABELLED.replace(
+        "    levels:",
+        "    value: {path: Concurrency.ReservedConcurrentExecutions, if_absent: 0, label: reserved executions, unit: executions}\n    levels:",
+        1,
+    ).replace(
+        "    value: {path: Concurrency.ReservedConcurrentExecutions, if_absent: 0, label: reserved executions}\n",
+        "",
+        1,
+    )
+    by_name = {r["resource"]["name"]: r for r in run(tmp_path, text, doc)}
+    assert by_name["set"]["evidence"] == {"reserved executions": 5}
+    assert by_name["unset"]["status"] == "warn"
+    assert by_name["unset"]["evidence"] == {"reserved executions": "not returned (taken as 0)"}
+    # plain substitution: {value.__class__} stays text, nothing is interpreted
+    assert (
+        by_name["unset"]["message"]
+        == "only 0 reserved; the runbook sets 5 (0 executions, {value.__class__})"
+    )
+
+
+def test_a_label_names_a_condition_in_evidence_and_expected(tmp_path: Path) -> None:
+    text = QUANTIFIER_MESSAGE.replace(
+        "      message: no live alias", "      label: live alias\n      message: no live alias"
+    )
+    (result,) = run(
+        tmp_path,
+        text,
+        snapshot_doc([resource("aws.lambda.function", "f", {"Aliases": [{"Name": "dev"}]})]),
+    )
+    assert result["evidence"] == {"live alias (items matching)": "0 of 1"}
+    assert result["expected"].startswith("any item of live alias")
