@@ -32,14 +32,19 @@ from runbook_guard.collectors import Scope, collect
 from runbook_guard.engine.fileio import write_json_atomic
 from runbook_guard.engine.planner import build_plan
 from runbook_guard.engine.snapshot import Snapshot
-from runbook_guard.reporters import FORMATS, default_paths, write_reports
+from runbook_guard.reporters import ALL_FORMATS, FORMATS, default_paths, write_reports
 
 OutputDirOption = Annotated[
     Path, typer.Option("--output-dir", "-d", help="Folder for snapshot, results and reports.")
 ]
 FormatOption = Annotated[
     list[str] | None,
-    typer.Option("--format", "-f", help=f"Report format (repeatable): {', '.join(FORMATS)}."),
+    typer.Option(
+        "--format",
+        "-f",
+        help=f"Report format (repeatable): {', '.join(ALL_FORMATS)}; default: "
+        f"{', '.join(FORMATS)}.",
+    ),
 ]
 
 
@@ -53,10 +58,10 @@ def run_pipeline(
     previous: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Collect, evaluate and report into ``output_dir``; returns the results document."""
-    unknown = sorted(set(formats) - set(FORMATS))
+    unknown = sorted(set(formats) - set(ALL_FORMATS))
     if unknown:
         raise typer.BadParameter(
-            f"unknown format(s) {', '.join(unknown)}; use {', '.join(FORMATS)}"
+            f"unknown format(s) {', '.join(unknown)}; use {', '.join(ALL_FORMATS)}"
         )
     snapshot = collect(build_plan(prepared.rules, prepared.parameters), scope)
     write_json_atomic(output_dir / "snapshot.json", snapshot)

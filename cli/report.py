@@ -5,8 +5,11 @@ Without ``--output``, each format goes to its default file name in ``--output-di
 one format and neither option, the report goes to stdout (``-`` as an output also means
 stdout). Relative ``--output`` paths are taken inside ``--output-dir`` when both are given.
 The exit code is 0 once the reports are written (2 for unusable input or options): the gate
-belongs to ``evaluate``/``check``; ``--fail-on`` here only shapes the reports. ``--previous``
-names last run's results.json: Markdown then says what changed and SARIF marks baselineState.
+belongs to ``evaluate``/``check``; ``--fail-on`` here only shapes the reports, and defaults to
+the gate the results were evaluated with (``summary.gate.fail_on``; ``fail`` for older files).
+``--previous`` names last run's results.json: Markdown then says what changed and SARIF marks
+baselineState. The files are written all-or-nothing: if one cannot be written, none is
+replaced.
 """
 
 from __future__ import annotations
@@ -21,12 +24,12 @@ import typer
 from runbook_guard.cli.app import app
 from runbook_guard.cli.common import guarded
 from runbook_guard.engine.errors import InputError, problem
-from runbook_guard.engine.fileio import write_text_atomic
 from runbook_guard.reporters import (
     DEFAULT_FILENAMES,
     load_results,
     print_summary,
     render_all,
+    write_texts_atomic,
 )
 
 STDOUT = "-"
@@ -50,6 +53,7 @@ class Format(str, Enum):
     sarif = "sarif"
     markdown = "markdown"
     json = "json"
+    markdown_summary = "markdown-summary"
 
 
 class FailOn(str, Enum):
@@ -103,15 +107,6 @@ def plan_outputs(
     return plan
 
 
-def _write(path: Path, text: str) -> None:
-    try:
-        write_text_atomic(path, text)
-    except OSError as error:
-        raise InputError(
-            [problem(str(path), None, None, "--output", f"cannot write: {error.strerror}")]
-        ) from error
-
-
 @app.command()
 def report(
     results: Annotated[
@@ -119,7 +114,11 @@ def report(
     ],
     formats: Annotated[
         list[Format],
-        typer.Option("--format", "-f", help="junit, sarif, markdown or json (repeatable)."),
+        typer.Option(
+            "--format",
+            "-f",
+            help="junit, sarif, markdown, json or markdown-summary (repeatable).",
+        ),
     ],
     outputs: Annotated[
         list[str] | None,
@@ -132,15 +131,18 @@ def report(
         typer.Option(
             "--output-dir",
             "-d",
-            help="Folder for default names: junit.xml, results.sarif, report.md, report.json.",
+            help="Folder for default names: junit.xml, results.sarif, report.md, report.json, "
+            "summary.md.",
         ),
     ] = None,
     fail_on: Annotated[
-        FailOn,
+        FailOn | None,
         typer.Option(
-            "--fail-on", help="Lowest status JUnit marks failed (note, warn, fail, never)."
+            "--fail-on",
+            help="Lowest status JUnit marks failed and Markdown's gate counts (note, warn, "
+            "fail, never); default: the gate the results were evaluated with.",
         ),
-    ] = FailOn.fail,
+    ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No summary table on stderr.")
     ] = False,
@@ -153,13 +155,14 @@ def report(
         plan = plan_outputs(names, outputs or [], output_dir, results, previous)
         document = load_results(results)
         before = load_previous(previous)
-        texts = render_all(document, names, fail_on=fail_on.value, previous=before)
+        gate = fail_on.value if fail_on is not None else None
+        texts = render_all(document, names, fail_on=gate, previous=before)
+        files = [(path, text) for (_, path), text in zip(plan, texts, strict=True) if path]
+        write_texts_atomic(files)  # all or none
         for (_, path), text in zip(plan, texts, strict=True):
             if path is None:
                 sys.stdout.write(text)
                 sys.stdout.flush()
-            else:
-                _write(path, text)
         if not quiet:
             print_summary(document)
 

@@ -21,29 +21,35 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from runbook_guard.engine.fileio import write_text_atomic
 from runbook_guard.reporters.changes import Changes, compare_documents, with_changes
 from runbook_guard.reporters.console import print_summary
 from runbook_guard.reporters.json import render_json
 from runbook_guard.reporters.junit import render_junit
 from runbook_guard.reporters.loading import load_results, validate_results
-from runbook_guard.reporters.markdown import render_markdown
+from runbook_guard.reporters.markdown import render_markdown, render_markdown_summary
 from runbook_guard.reporters.model import FAIL_ON, Report, blocking_statuses, build_report
 from runbook_guard.reporters.sarif import render_sarif
+from runbook_guard.reporters.writing import write_texts_atomic
 
 FORMATS = ("junit", "sarif", "markdown", "json")
+# Formats that exist but are not written by default (``check`` without --format).
+EXTRA_FORMATS = ("markdown-summary",)
+ALL_FORMATS = FORMATS + EXTRA_FORMATS
 DEFAULT_FILENAMES = {
     "junit": "junit.xml",
     "sarif": "results.sarif",
     "markdown": "report.md",
     # not results.json: that is what `evaluate` writes, often into the same folder
     "json": "report.json",
+    # the compact Markdown for a CI job summary (GitHub caps a step summary at 1 MiB)
+    "markdown-summary": "summary.md",
 }
 _RENDERERS: dict[str, Callable[[Report], str]] = {
     "junit": render_junit,
     "sarif": render_sarif,
     "markdown": render_markdown,
     "json": render_json,
+    "markdown-summary": render_markdown_summary,
 }
 
 
@@ -69,11 +75,13 @@ def _renderer(fmt: str) -> Callable[[Report], str]:
     try:
         return _RENDERERS[fmt]
     except KeyError:
-        raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}") from None
+        raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(ALL_FORMATS)}") from None
 
 
 def index(
-    results: Mapping[str, Any], fail_on: str = "fail", previous: Mapping[str, Any] | None = None
+    results: Mapping[str, Any],
+    fail_on: str | None = None,
+    previous: Mapping[str, Any] | None = None,
 ) -> Report:
     """The shared view every renderer reads, compared with ``previous`` when one is given."""
     report = build_report(results, fail_on)
@@ -84,11 +92,12 @@ def render(
     results: Mapping[str, Any],
     fmt: str,
     *,
-    fail_on: str = "fail",
+    fail_on: str | None = None,
     previous: Mapping[str, Any] | None = None,
 ) -> str:
     """One format as a string. ``fail_on`` sets which statuses JUnit marks failed and the gate
-    line Markdown prints (note, warn, fail or never, as for ``evaluate``)."""
+    line Markdown prints (note, warn, fail or never, as for ``evaluate``); by default the gate
+    the results were evaluated with (``summary.gate.fail_on``, else ``fail``)."""
     renderer = _renderer(fmt)
     with paused_gc():
         return renderer(index(results, fail_on, previous))
@@ -105,7 +114,7 @@ def render_all(
     results: Mapping[str, Any],
     formats: Iterable[str],
     *,
-    fail_on: str = "fail",
+    fail_on: str | None = None,
     previous: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """Several formats from one indexing of the document (what write_reports and the CLI use)."""
@@ -119,26 +128,29 @@ def write_reports(
     results: Mapping[str, Any],
     formats_and_paths: Mapping[str, Path | str] | Iterable[tuple[str, Path | str]],
     *,
-    fail_on: str = "fail",
+    fail_on: str | None = None,
     previous: Mapping[str, Any] | None = None,
 ) -> list[Path]:
-    """Render every requested format, then write each file atomically.
+    """Render every requested format, then write the set all-or-nothing.
 
     Everything is rendered before anything is written, so a bad format name or input
-    leaves no half-updated set of reports behind.
+    leaves no half-updated set of reports behind; and the files are written in two phases
+    (every temporary file first, then every rename), so a folder that cannot be written
+    leaves every previous report as it was (``writing.write_texts_atomic``).
     """
     pairs = list(
         formats_and_paths.items() if isinstance(formats_and_paths, Mapping) else formats_and_paths
     )
     texts = render_all(results, [fmt for fmt, _ in pairs], fail_on=fail_on, previous=previous)
     paths = [Path(path) for _, path in pairs]
-    for path, text in zip(paths, texts, strict=True):
-        write_text_atomic(path, text)
+    write_texts_atomic(list(zip(paths, texts, strict=True)))
     return paths
 
 
 __all__ = [
+    "ALL_FORMATS",
     "DEFAULT_FILENAMES",
+    "EXTRA_FORMATS",
     "FAIL_ON",
     "FORMATS",
     "Changes",
@@ -154,4 +166,5 @@ __all__ = [
     "render_all",
     "validate_results",
     "write_reports",
+    "write_texts_atomic",
 ]

@@ -31,6 +31,7 @@ from runbook_guard.reporters.model import (
     ACTION_STATUSES,
     SEVERITIES,
     STATUSES,
+    WATCH_STATUSES,
     Report,
     Rule,
     build_report,
@@ -38,7 +39,7 @@ from runbook_guard.reporters.model import (
     stable_sorted,
 )
 
-TRACKED = frozenset(ACTION_STATUSES) | {"waived"}
+TRACKED = frozenset(ACTION_STATUSES) | frozenset(WATCH_STATUSES) | {"waived"}
 NEW, RESOLVED, CHANGED, UNCHANGED = "new", "resolved", "changed", "unchanged"
 NO_RESULT = "no result"
 # SARIF baselineState for a current finding, by change kind (resolved ones are not emitted)

@@ -20,7 +20,10 @@ import re
 # parsers normalise it away and Markdown treats it as a line ending. C1 controls, lone
 # surrogates and the two non-characters follow; then the bidi embedding/override/isolate
 # controls behind "Trojan Source" style spoofing.
-_UNSAFE = "\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff\u202a-\u202e\u2066-\u2069"
+_UNSAFE = (
+    "\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff\u202a-\u202e\u2066-\u2069"
+    "\u2060"  # WORD JOINER: md_inline inserts it to break links, so a literal one is escaped
+)
 _UNSAFE_CHAR = re.compile(f"[{_UNSAFE}]")
 _ENCODE = re.compile(f"\\\\(?=[\\\\u{_UNSAFE}])|[{_UNSAFE}]")
 _DECODE = re.compile(r"\\(\\|u[0-9a-fA-F]{4})")
@@ -115,13 +118,36 @@ def _entity(char: str) -> str:
     return f"&#{ord(char)};"
 
 
+WORD_JOINER = "\u2060"
+# What GitHub turns into links, mentions or emoji in text: http(s)://, www., @name (users,
+# teams, and the domain of an e-mail address), :shortcode: (with a letter, so times stay
+# clean), #123. A WORD JOINER (invisible,
+# zero width) after the trigger breaks each without changing what a reader sees; a literal
+# WORD JOINER in the input is escaped by ``visible`` first, so the text still round-trips.
+_LINKISH = re.compile(
+    r"(?<=:)(?=//)"  # scheme://
+    r"|(?i:(?<=www)(?=\.))"  # www.
+    r"|(?<=@)"  # @mention, e-mail
+    r"|(?<=:)(?=[\w+-]*[A-Za-z][\w+-]*:)"  # :emoji:
+    r"|(?<=#)(?=\d)"  # #123
+)
+
+
+def neutralise_links(text: str) -> str:
+    """Insert a WORD JOINER where GitHub would autolink, mention or emojify."""
+    if "@" not in text and ":" not in text and "#" not in text and "." not in text:
+        return text
+    return _LINKISH.sub(WORD_JOINER, text)
+
+
 def md_inline(text: str) -> str:
     """Text that stays literal inside a paragraph, heading, list item or table cell.
 
     Newlines become ``<br>`` (a table row cannot span lines); leading and trailing
-    whitespace becomes numeric references because GFM trims cells and paragraphs.
+    whitespace becomes numeric references because GFM trims cells and paragraphs; URLs,
+    ``@mentions``, ``:emoji:`` and ``#123`` references are broken (``neutralise_links``).
     """
-    escaped = _MD_SPECIAL.sub(r"\\\1", visible(text))
+    escaped = neutralise_links(_MD_SPECIAL.sub(r"\\\1", visible(text)))
     if "\n" in escaped:
         escaped = escaped.replace("\n", _MD_NEWLINE)
     if escaped[:1].isspace() or escaped[-1:].isspace():
@@ -130,6 +156,28 @@ def md_inline(text: str) -> str:
         head, body, tail = escaped[:start], escaped[start:end], escaped[end:]
         escaped = "".join(map(_entity, head)) + body + "".join(map(_entity, tail))
     return escaped
+
+
+def md_code(text: str) -> str:
+    """A code span for a name or id in a table cell (no link, mention or emoji inside one).
+
+    The fence is one backtick longer than the longest run inside; content that starts or
+    ends with a backtick or a space is padded with one space each side, which CommonMark
+    strips again. Pipes are escaped (``\\|``, which GFM unescapes inside a cell before the
+    code span is parsed). Text a code span cannot hold exactly (empty or all spaces, a line
+    break, or a backslash right before a pipe, which GitHub and markdown-it split
+    differently) falls back to ``md_inline``.
+    """
+    body = visible(text)
+    if not body.strip(" ") or "\n" in body or "\\|" in body:
+        return md_inline(text)
+    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
+    fence = "`" * (longest + 1)
+    if body[0] in "` " or body[-1] in "` ":
+        body = f" {body} "
+    if "|" in body:
+        body = body.replace("|", "\\|")
+    return f"{fence}{body}{fence}"
 
 
 def md_fence(text: str, info: str = "") -> str:

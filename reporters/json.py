@@ -37,7 +37,9 @@ def normalised(report: Report) -> dict[str, Any]:
     return document
 
 
-_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, ensure_ascii=False, separators=(", ", ": "), allow_nan=False
+)
 
 
 def line_json(document: Mapping[str, Any]) -> str:

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 
 from runbook_guard.engine.errors import InputError, problem
@@ -31,14 +30,27 @@ def _schema(name: str) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=1)
-def results_validator() -> Draft202012Validator:
-    """The results schema, with the snapshot schema registered for its collection_error $ref."""
+def _registry() -> tuple[dict[str, Any], Registry[Any]]:
     results = _schema("results.schema.json")
     snapshot = _schema("snapshot.schema.json")
     registry: Registry[Any] = Registry().with_resources(
         [(schema["$id"], Resource.from_contents(schema)) for schema in (results, snapshot)]
     )
+    return results, registry
+
+
+@lru_cache(maxsize=1)
+def results_validator() -> Draft202012Validator:
+    """The results schema, with the snapshot schema registered for its collection_error $ref."""
+    results, registry = _registry()
     return Draft202012Validator(results, registry=registry)
+
+
+@lru_cache(maxsize=1)
+def result_validator() -> Draft202012Validator:
+    """One result (``$defs/result`` of the same schema, its own ``$ref``s resolved there)."""
+    results, registry = _registry()
+    return Draft202012Validator({"$ref": f"{results['$id']}#/$defs/result"}, registry=registry)
 
 
 def field_path(parts: Any) -> str:
@@ -49,24 +61,60 @@ def field_path(parts: Any) -> str:
     return out
 
 
+def _schema_errors(document: Any) -> list[tuple[str, str]]:
+    """(field, message) of every schema error, up to MAX_PROBLEMS per part.
+
+    The envelope (everything but the results) is validated against the whole schema, then
+    each result against one pre-built validator for ``$defs/result``: the same rules as
+    validating the whole document at once, without walking 100,000 results through the
+    top-level schema's ``$ref`` resolution, and the results' errors are drawn lazily, so a
+    broken file stops after MAX_PROBLEMS of them.
+    """
+    results = document.get("results") if isinstance(document, dict) else None
+    if not isinstance(results, list):
+        errors = results_validator().iter_errors(document)
+        return [(field_path(e.absolute_path), e.message) for e in errors]
+    envelope = {**document, "results": []}
+    found = [
+        (field_path(e.absolute_path), e.message) for e in results_validator().iter_errors(envelope)
+    ]
+    validator = result_validator()
+    in_results = 0
+    for index, result in enumerate(results):
+        for error in validator.iter_errors(result):
+            found.append((field_path(["results", index, *error.absolute_path]), error.message))
+            in_results += 1
+        if in_results >= MAX_PROBLEMS:
+            break
+    return found
+
+
 def _schema_problems(source: str, document: Any) -> list[str]:
-    errors = sorted(
-        results_validator().iter_errors(document),
-        key=lambda e: (field_path(e.absolute_path), e.message),
-    )
-    return [_describe(source, error) for error in errors[:MAX_PROBLEMS]]
+    errors = sorted(_schema_errors(document))
+    return [_describe(source, field, message) for field, message in errors[:MAX_PROBLEMS]]
 
 
-def _describe(source: str, error: ValidationError) -> str:
-    message = error.message if len(error.message) <= 300 else error.message[:297] + "..."
-    return problem(source, None, None, field_path(error.absolute_path), message)
+def _describe(source: str, field: str, message: str) -> str:
+    message = message if len(message) <= 300 else message[:297] + "..."
+    return problem(source, None, None, field, message)
 
 
 def _reference_problems(source: str, document: Mapping[str, Any]) -> list[str]:
     """What the schema cannot say: results point at known rules, the summary adds up."""
     problems: list[str] = []
     rule_ids = {rule["id"] for rule in document["rules"]}
+    seen: dict[tuple[str, str | None], int] = {}
     for index, result in enumerate(document["results"]):
+        resource = result["resource"]
+        key = (result["rule"], resource["id"] if resource else None)
+        first = seen.setdefault(key, index)
+        if first != index:
+            what = f"resource {key[1]!r}" if key[1] is not None else "no resource (rule-level)"
+            message = (
+                f"duplicate result for rule {key[0]!r} and {what}: results[{first}] is the same "
+                "(rule, resource); the contract has one result per pair"
+            )
+            problems.append(problem(source, None, None, f"results[{index}]", message))
         if result["rule"] not in rule_ids:
             field = f"results[{index}].rule"
             problems.append(problem(source, None, None, field, f"unknown rule {result['rule']!r}"))
@@ -97,6 +145,15 @@ def validate_results(document: Any, source: str = "<results>") -> None:
         raise InputError(problems)
 
 
+class _NonStandardNumber(ValueError):
+    pass
+
+
+def _refuse_constant(name: str) -> Any:
+    """``json.loads`` accepts NaN, Infinity and -Infinity, which are not JSON."""
+    raise _NonStandardNumber(name)
+
+
 def load_results(path: Path | str) -> dict[str, Any]:
     """Read, parse and validate a results file."""
     source = str(path)
@@ -106,10 +163,16 @@ def load_results(path: Path | str) -> dict[str, Any]:
         reason = getattr(error, "strerror", None) or str(error)
         raise InputError([problem(source, None, None, "", f"cannot read: {reason}")]) from error
     try:
-        document = json.loads(text)
+        document = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as error:
         where = problem(source, error.lineno, error.colno, "", f"not JSON: {error.msg}")
         raise InputError([where]) from error
+    except _NonStandardNumber as error:
+        message = (
+            f"not JSON: {error.args[0]} is not a JSON number (NaN and Infinity are refused: "
+            "no report format can carry them)"
+        )
+        raise InputError([problem(source, None, None, "", message)]) from None
     validate_results(document, source)
     loaded: dict[str, Any] = document
     return loaded

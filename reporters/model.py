@@ -24,10 +24,12 @@ if TYPE_CHECKING:  # changes.py builds on this module; the field only names its 
 
 # Display order: what needs action first, what needs nothing last.
 STATUSES = ("fail", "error", "warn", "note", "waived", "manual", "pass")
-ACTION_STATUSES = ("fail", "error", "warn", "note")
+ACTION_STATUSES = ("fail", "error", "warn")  # "needs action"; note is "watch"
+WATCH_STATUSES = ("note",)
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 CADENCES = ("daily", "weekly", "monthly", "quarterly")
 FAIL_ON = ("note", "warn", "fail", "never")
+DEFAULT_FAIL_ON = "fail"  # the gate of a document that does not record one
 RULE_LEVEL = "(rule-level)"
 
 _STATUS_RANK = {status: rank for rank, status in enumerate(STATUSES)}
@@ -52,11 +54,49 @@ def fingerprint(rule_id: str, resource_id: str | None) -> str:
     return hashlib.sha256(key).hexdigest()
 
 
-_VALUE_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
+_STRING_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+
+
+def format_number(value: float) -> str:
+    """At most two decimals and never an exponent: ``83.33``, ``5``, ``< 0.01``."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return str(value)  # the loader refuses these; an in-memory document may not
+    if value.is_integer():
+        return str(int(value))
+    if abs(value) < 0.005:
+        return "< 0.01" if value > 0 else "> -0.01"
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return text
+
+
+def _encode(value: Any) -> str:
+    """JSON-like text of a value with numbers as ``format_number`` writes them."""
+    kind = type(value)
+    if kind is str:
+        return _STRING_ENCODER.encode(value)
+    if kind is int:
+        return str(value)
+    if kind is float:
+        return format_number(value)
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    if isinstance(value, Mapping):
+        items = sorted(value.items(), key=lambda item: str(item[0]))
+        inner = ", ".join(f"{_STRING_ENCODER.encode(str(k))}: {_encode(v)}" for k, v in items)
+        return "{" + inner + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_encode(item) for item in value) + "]"
+    return _STRING_ENCODER.encode(str(value))
 
 
 def format_value(value: Any) -> str:
-    """An observed value as a reader sees it; ``None`` is "no data", never an empty cell."""
+    """An observed value as a reader sees it; ``None`` is "no data", never an empty cell.
+
+    Numbers have at most two decimals and never an exponent (``5.8e-05`` is ``< 0.01``,
+    ``83.333333`` is ``83.33``, ``5.0`` is ``5``); containers read as JSON with sorted keys.
+    """
     if value is None:
         return "no data"
     kind = type(value)
@@ -64,7 +104,45 @@ def format_value(value: Any) -> str:
         return str(value)
     if kind is int:
         return str(value)
-    return _VALUE_ENCODER.encode(value)
+    if kind is float:
+        return format_number(value)
+    return _encode(value)
+
+
+def merge_repeats(text: str, separator: str = "; ") -> str:
+    """Identical ``separator``-joined parts said once with a count (``X`` then U+00D7 and 11).
+
+    A part that ends in ``: X`` where X repeats on its own (``listing was incomplete: X; X;
+    X``) counts towards X too. First-appearance order is kept.
+    """
+    parts = text.split(separator)
+    if len(parts) < 2 or len(set(parts)) == len(parts):
+        return text
+    counts = Counter(parts)
+    heads: dict[int, tuple[str, str]] = {}
+    for index, part in enumerate(parts):
+        if counts[part] == 1:
+            for repeated in counts:
+                if counts[repeated] > 1 and part.endswith(": " + repeated):
+                    heads[index] = (part[: -len(repeated)], repeated)
+                    counts[repeated] += 1
+                    break
+    out: list[str] = []
+    done: set[str] = set()
+    for index, part in enumerate(parts):
+        head, body = heads.get(index, ("", part))
+        if body in done:
+            continue
+        done.add(body)
+        n = counts[body]
+        out.append(f"{head}{body} \u00d7{n}" if n > 1 else f"{head}{body}")
+    return separator.join(out)
+
+
+def merge_items(items: Iterable[str]) -> list[str]:
+    """Identical items once, with a U+00D7 count when repeated; each item's own repeats merged."""
+    counts = Counter(merge_repeats(item) for item in items)
+    return [f"{item} \u00d7{n}" if n > 1 else item for item, n in counts.items()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +283,7 @@ class Report:
     collection_errors: tuple[Mapping[str, Any], ...]
     fail_on: str
     counts: Mapping[str, int]
+    coverage: Mapping[str, Any] | None = None
     changes: Changes | None = None  # set by changes.with_changes when a previous run is given
 
     @property
@@ -216,9 +295,15 @@ class Report:
         wanted = set(statuses)
         return sorted((row for row in self.rows if row.status in wanted), key=_action_key)
 
-    def blocked(self) -> int:
-        """How many results are at or past the gate."""
-        return sum(self.counts.get(status, 0) for status in self.blocking)
+    def blocked(self, fail_on: str | None = None) -> int:
+        """How many results are at or past the gate (``fail_on``, or the report's own)."""
+        statuses = self.blocking if fail_on is None else blocking_statuses(fail_on)
+        return sum(self.counts.get(status, 0) for status in statuses)
+
+    @property
+    def gate_enforced(self) -> bool:
+        """``never`` records the results and blocks nothing: there is no gate to be clear of."""
+        return self.fail_on != "never"
 
 
 def _action_key(row: Row) -> tuple[int, int, str, str]:
@@ -226,7 +311,7 @@ def _action_key(row: Row) -> tuple[int, int, str, str]:
 
 
 def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, allow_nan=False)
 
 
 def stable_sorted(
@@ -294,8 +379,34 @@ def _row(raw: Mapping[str, Any], rule: Rule, waivers: Mapping[str, Waiver]) -> R
     )
 
 
-def build_report(document: Mapping[str, Any], fail_on: str = "fail") -> Report:
-    """Index and sort a (validated) results document for rendering."""
+def document_gate(document: Mapping[str, Any]) -> str:
+    """The gate the results were evaluated with (``summary.gate.fail_on``), else ``fail``."""
+    gate = document.get("summary", {}).get("gate")
+    return str(gate["fail_on"]) if gate else DEFAULT_FAIL_ON
+
+
+def _sorted_scope(scope: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(scope)
+    out["accounts"] = sorted(scope["accounts"])
+    out["regions"] = sorted(scope["regions"])
+    return out
+
+
+def _sorted_policies(policies: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(policies)
+    out["packs"] = stable_sorted(policies["packs"], fields_key("name", "version"))
+    return out
+
+
+def build_report(document: Mapping[str, Any], fail_on: str | None = None) -> Report:
+    """Index and sort a (validated) results document for rendering.
+
+    ``fail_on`` defaults to the gate the document was evaluated with (``summary.gate``),
+    and to ``fail`` for documents that do not record one. Accounts, regions and packs are
+    sorted here, once, so no format shows input order.
+    """
+    if fail_on is None:
+        fail_on = document_gate(document)
     blocking_statuses(fail_on)
     rules_raw = stable_sorted(document["rules"], fields_key("id"))
     rules = tuple(Rule.from_document(index, raw) for index, raw in enumerate(rules_raw))
@@ -323,12 +434,13 @@ def build_report(document: Mapping[str, Any], fail_on: str = "fail") -> Report:
         tool_name=document["tool"]["name"],
         tool_version=document["tool"]["version"],
         evaluated_at=document["evaluated_at"],
-        scope=document["scope"],
-        policies=document["policies"],
+        scope=_sorted_scope(document["scope"]),
+        policies=_sorted_policies(document["policies"]),
         rules=rules,
         rows=tuple(rows),
         waivers=waivers,
         collection_errors=tuple(errors_sorted),
         fail_on=fail_on,
         counts=Counter(row.status for row in rows),
+        coverage=document.get("coverage"),
     )

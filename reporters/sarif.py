@@ -1,9 +1,15 @@
 """SARIF 2.1.0 for GitHub code scanning (see docs/reports.md for every choice made here).
 
-Findings only: fail, warn, note and error results, plus waived ones as suppressed results
-so a waiver is visible where the alert would be. Passing checks would be noise in an alert
-list, and a manual attestation is not something a code change can close, so both stay in
-JUnit/Markdown/JSON and are counted in ``run.properties``.
+Findings only: fail, warn and error results, plus waived ones as suppressed results so a
+waiver is visible where the alert would be. Passing checks would be noise in an alert list, a
+manual attestation is not something a code change can close, and a note (above normal, under
+the warning threshold) passes every gate but ``note``: all three stay in JUnit/Markdown/JSON
+and are counted in ``run.properties.counts``.
+
+``security-severity`` makes GitHub show a result as a security alert with that label *in
+place of* its level, for every result of the rule. It is therefore set only for rules whose
+metadata ``tags`` include ``security`` (a critical backup rule is not a security finding),
+and never shown on a note, which is not emitted at all.
 
 GitHub anchors every alert at a file in the repository. A compliance finding has none, so
 it points at the rule's YAML (the line of its expectation): stable across runs, and the place
@@ -40,10 +46,10 @@ FINGERPRINT_KEY = "runbookGuard/v1"
 BASELINE_STATES = ("new", "updated", "unchanged")  # "absent" is never emitted (docs/reports.md)
 
 LEVEL = {"fail": "error", "error": "error", "warn": "warning", "note": "note"}
-FINDINGS = frozenset(LEVEL) | {"waived"}
+FINDINGS = frozenset({"fail", "error", "warn", "waived"})  # note: counted, not emitted
 _LEVEL_RANK = {"error": 0, "warning": 1, "note": 2}
-# CVSS-style bands GitHub maps to critical/high/medium/low; info rules get no security
-# severity, so GitHub shows them by level instead of labelling them "low" security issues.
+# CVSS-style bands GitHub maps to critical/high/medium/low, for rules tagged ``security``
+# only; info rules get none, so GitHub shows them by level instead of as "low" security issues.
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
 PROBLEM_SEVERITY = {
     "critical": "error",
@@ -70,10 +76,20 @@ def _name(rule: Rule) -> str:
     return _clip("".join(w[:1].upper() + w[1:] for w in words) or rule.id, MAX_NAME)
 
 
+def is_security(rule: Rule) -> bool:
+    """Whether the rule's own metadata tags it ``security`` (the only rules GitHub should
+    show as security alerts)."""
+    return "security" in rule.tags
+
+
+def security_severity(rule: Rule) -> str | None:
+    return SECURITY_SEVERITY.get(rule.severity) if is_security(rule) else None
+
+
 def _tags(rule: Rule) -> list[str]:
     candidates = ["compliance", rule.cadence, *rule.covers, *rule.tags]
-    if rule.severity in SECURITY_SEVERITY:
-        candidates.insert(0, "security")
+    if is_security(rule):
+        candidates.insert(0, "security")  # first, so the 10-tag limit never drops it
     unique = list(dict.fromkeys(tag for tag in candidates if tag))
     return unique[:MAX_TAGS]
 
@@ -110,8 +126,9 @@ def _rule(rule: Rule) -> dict[str, Any]:
         "runbookSection": rule.section,
         "kind": rule.kind,
     }
-    if rule.severity in SECURITY_SEVERITY:
-        properties["security-severity"] = SECURITY_SEVERITY[rule.severity]
+    score = security_severity(rule)
+    if score is not None:
+        properties["security-severity"] = score
     full = rule.description or (f"{rule.title}. Expected: {rule.expected}" if rule.expected else "")
     return {
         "id": rule.id,
@@ -274,33 +291,38 @@ def _notifications(report: Report, emitted: Iterable[Row], dropped: int) -> list
     return notes
 
 
-def _category(tool_name: str, policies: Mapping[str, Any], scope: Mapping[str, Any]) -> str:
+def category(tool_name: str, policies: Mapping[str, Any]) -> str:
+    """``tool/packs``: stable while the scope changes.
+
+    The upload action keeps a file's own ``automationDetails.id`` (its ``category:`` input is
+    then ignored), and a later upload of the same tool and category replaces the earlier
+    one. Were accounts or regions part of it, narrowing the scope would start a new category
+    and leave the old one's alerts open for ever; with tool and packs only, a resource that
+    leaves the scope closes its alert like a fixed one. Accounts and regions are in
+    ``run.properties``.
+    """
     packs = "+".join(sorted(str(p["name"]) for p in policies["packs"])) or "default"
-    accounts = "+".join(sorted(scope["accounts"])) or "none"
-    regions = "+".join(sorted(scope["regions"])) or "none"
-    return f"{tool_name}/{packs}/{accounts}/{regions}"
+    return f"{tool_name}/{packs}"
 
 
 def _automation_id(report: Report) -> str:
-    """``category/run-id``: one category per packs+scope, so uploads for different accounts
-    or regions do not replace each other; the run id is the evaluation time."""
-    category = _category(report.tool_name, report.policies, report.scope)
-    return f"{category}/{report.evaluated_at}"
+    """``category/run-id``: the run id is the evaluation time."""
+    return f"{category(report.tool_name, report.policies)}/{report.evaluated_at}"
 
 
 def baseline(report: Report) -> Changes | None:
     """The comparison to mark results with, or None.
 
-    A previous run is a baseline only if it is of the same category (tool, packs, accounts,
-    regions): that is the series GitHub itself compares uploads within, and a run of another
-    scope would make every finding outside the overlap look new.
+    A previous run is a baseline only if it is of the same category (tool and packs): that
+    is the series GitHub itself compares uploads within. A finding outside the previous
+    run's scope is then ``new``, as it is to GitHub.
     """
     changes = report.changes
     if changes is None:
         return None
     previous = changes.previous
-    before = _category(previous["tool"]["name"], previous["policies"], previous["scope"])
-    now = _category(report.tool_name, report.policies, report.scope)
+    before = category(previous["tool"]["name"], previous["policies"])
+    now = category(report.tool_name, report.policies)
     return changes if before == now else None
 
 
@@ -322,7 +344,7 @@ def _baseline_properties(
         properties["noLongerEvaluated"] = changes.no_longer_evaluated
     else:
         properties["reason"] = (
-            "the previous run has another category (packs, accounts or regions), so it is "
+            "the previous run has another category (tool or policy packs), so it is "
             "not a baseline for this one"
         )
     return properties
@@ -354,6 +376,8 @@ def sarif_document(report: Report, limit: int = MAX_RESULTS) -> dict[str, Any]:
                 "results": results,
                 "properties": {
                     "evaluatedAt": report.evaluated_at,
+                    "accounts": list(report.scope["accounts"]),
+                    "regions": list(report.scope["regions"]),
                     "scope": report.scope,
                     "policies": {
                         "packs": list(report.policies["packs"]),
@@ -376,6 +400,10 @@ def sarif_document(report: Report, limit: int = MAX_RESULTS) -> dict[str, Any]:
 def render_sarif(report: Report, limit: int = MAX_RESULTS) -> str:
     """Compact JSON with sorted keys: consumers are tools, and GitHub's limit is on size."""
     text = json.dumps(
-        sarif_document(report, limit), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+        sarif_document(report, limit),
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+        allow_nan=False,
     )
     return json_surrogates(text) + "\n"

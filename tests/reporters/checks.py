@@ -82,9 +82,17 @@ def _run_problems(run: dict[str, Any]) -> list[str]:
     ids = [rule.get("id") for rule in rules]
     for n, rule in enumerate(rules):
         out.extend(f"rules[{n}]: {p}" for p in _rule_problems(rule))
+    security = {
+        rule.get("id") for rule in rules if "security-severity" in rule.get("properties", {})
+    }
     seen: set[str] = set()
     for n, result in enumerate(results):
         out.extend(f"results[{n}]: {p}" for p in _result_problems(result, ids))
+        if result.get("level") == "note" and result.get("ruleId") in security:
+            out.append(
+                f"results[{n}]: a note on a rule with security-severity would show as a "
+                "security alert of that severity (GitHub shows it instead of the level)"
+            )
         fingerprint = result.get("partialFingerprints", {}).get("primaryLocationLineHash", "")
         if fingerprint in seen:
             out.append(f"results[{n}]: duplicate primaryLocationLineHash (alerts would merge)")
@@ -193,8 +201,19 @@ def table_problems(markdown: str) -> list[str]:
     return out
 
 
+WORD_JOINER = "\u2060"
+# What GitHub would autolink, mention or emojify in text (linkify-it is not installed, so
+# the parser cannot show it): none may survive unbroken outside code.
+LINKISH = re.compile(
+    r"https?://|(?i:www\.)|(?<![\w`])@[A-Za-z0-9]|:[a-z0-9_+-]*[a-z][a-z0-9_+-]*:|#\d"
+)
+
+
 def inline_text(token: Token) -> str:
-    """The text a reader sees in an inline token; raises on markup that text must not make."""
+    """The text a reader sees in an inline token; raises on markup that text must not make.
+
+    WORD JOINERs (which the report inserts to break links and mentions) are invisible, so
+    they are dropped here; a literal one in the input is escaped, so nothing is lost."""
     parts: list[str] = []
     for child in token.children or []:
         if child.type in ("text", "code_inline"):
@@ -207,7 +226,17 @@ def inline_text(token: Token) -> str:
             continue
         else:
             raise AssertionError(f"unexpected markup {child.type} {child.content!r}")
-    return "".join(parts)
+    return "".join(parts).replace(WORD_JOINER, "")
+
+
+def live_links(markdown: str) -> list[str]:
+    """Text outside code that GitHub would turn into a link, mention, emoji or reference."""
+    found: list[str] = []
+    for token in parser().parse(markdown):
+        for child in token.children or []:
+            if child.type == "text":
+                found.extend(m.group() for m in LINKISH.finditer(child.content))
+    return found
 
 
 def tables(markdown: str) -> list[list[list[str]]]:

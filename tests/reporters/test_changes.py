@@ -177,7 +177,19 @@ def test_a_scope_mismatch_is_flagged_and_not_counted_as_new_or_resolved() -> Non
     regions = next(t for t in tables(markdown) if t[0] == ["Item", "Previous run", "This run"])
     assert ["Regions", "eu-west-1, us-east-1", "us-east-1, us-west-2"] in regions
 
+    # SARIF compares within its category (tool and packs, not scope: docs/reports.md), as
+    # GitHub does: a finding outside the previous run's scope is a new alert there.
     run = json.loads(render(current, "sarif", previous=previous))["runs"][0]
+    assert run["properties"]["baseline"]["compared"] is True
+    west = next(r for r in run["results"] if r["properties"]["resource"]["region"] == "us-west-2")
+    assert west["baselineState"] == "new"
+    assert run["properties"]["regions"] == ["us-east-1", "us-west-2"]
+
+
+def test_sarif_baseline_needs_the_same_packs() -> None:
+    previous = previous_document()
+    previous["policies"]["packs"][0]["name"] = "other-pack"
+    run = json.loads(render(document(), "sarif", previous=previous))["runs"][0]
     assert all("baselineState" not in r for r in run["results"])
     assert run["properties"]["baseline"]["compared"] is False
 
@@ -223,7 +235,7 @@ def _h2(markdown: str) -> list[str]:
 def test_markdown_section_sits_after_the_summary_with_parsable_tables() -> None:
     markdown = render(document(), "markdown", previous=previous_document())
     assert _h2(markdown)[:4] == [
-        "Scope", "Summary", "Changes since the previous run", "Findings needing action (7)",
+        "Scope", "Summary", "Changes since the previous run", "Findings needing action (6)",
     ]  # fmt: skip
     assert table_problems(markdown) == []
     assert unexpected_html(markdown) == []
@@ -268,11 +280,12 @@ def test_sarif_baseline_state_validates_and_passes_github_checks() -> None:
     }
     assert states[("dynamodb-pitr-enabled", "agenticai-data")] == "new"
     assert states[("sqs-dlq-empty", "agenticai-pm-dlq")] == "updated"  # suppressed now
-    assert states[("sqs-queue-depth", "agenticai-dev-queue")] == "unchanged"
+    assert states[("sqs-queue-depth", "agenticai-qa-queue")] == "updated"
+    assert ("sqs-queue-depth", "agenticai-dev-queue") not in states  # a note is not emitted
     assert "absent" not in states.values()  # resolved findings are not emitted
     baseline = run["properties"]["baseline"]
     assert baseline["compared"] is True
-    assert baseline["baselineStates"] == {"new": 2, "updated": 3, "unchanged": 3}
+    assert baseline["baselineStates"] == {"new": 2, "updated": 3, "unchanged": 2}
     assert baseline["resolved"] == 2
     assert baseline["previousEvaluatedAt"] == PREVIOUS_AT
 

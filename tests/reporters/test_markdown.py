@@ -12,12 +12,14 @@ from .factory import document
 SECTIONS = [
     "Scope",
     "Summary",
-    "Findings needing action (7)",
+    "Findings needing action (6)",
+    "Watch (above normal) (1)",
     "Waiver register (3)",
     "Collection gaps",
     "Manual attestation checklist (1)",
     "Passing checks (2)",
     "Appendix: rules evaluated (7)",
+    "Appendix: runbook coverage",
 ]
 
 
@@ -69,11 +71,12 @@ def test_findings_worst_first_with_observed_next_to_expected(results: dict[str, 
         "sqs-queue-depth", "logs-retention-7-days",
     ]  # fmt: skip
     groups = [t for t in all_tables if t[0] == FINDING_HEADER]
-    assert [h.split(":")[0] for h in _headings(markdown, "h3")] == [r[0] for r in overview[1:]]
+    headings = [h.split(":")[0].strip("`") for h in _headings(markdown, "h3")]
+    assert headings == [r[0] for r in overview[1:]]
     rows = [row for table in groups for row in table[1:]]
-    assert len(rows) == 7
+    assert len(rows) == 6
     queue = groups[3]
-    assert [row[0] for row in queue[1:]] == ["error", "warn", "note"]  # worst first in a rule
+    assert [row[0] for row in queue[1:]] == ["error", "warn"]  # worst first; note is "watch"
     pitr = groups[1][1]
     assert pitr[2:4] == ["DISABLED", "ENABLED"]
     assert pitr[5] == '{"PointInTimeRecoveryStatus": "DISABLED"}'
@@ -92,9 +95,9 @@ def test_waivers_gaps_checklist_and_passing(results: dict[str, Any]) -> None:
     assert waivers[3][4] == "Legal hold | 30 days"  # a pipe in a reason stays in its cell
     gaps = next(t for t in tables(markdown) if "Missing permission" in t[0])
     assert any("sqs:GetQueueAttributes" in row for row in gaps)
-    assert "- [ ] restore-tested: A restore from backup was tested this month" in markdown
+    assert "- [ ] `restore-tested`: A restore from backup was tested this month" in markdown
     details = markdown.index("<details>")
-    assert markdown.index("| sqs-queue-depth | agenticai-pm-queue | 3 |") > details
+    assert markdown.index("| `sqs-queue-depth` | `agenticai-pm-queue` | 3 |") > details
 
 
 def test_no_findings_and_no_waivers_still_renders() -> None:
@@ -102,6 +105,6 @@ def test_no_findings_and_no_waivers_still_renders() -> None:
     doc["waivers"] = []
     doc["collection_errors"] = []
     markdown = render(doc, "markdown")
-    assert "None: no fail, error, warn or note results." in markdown
+    assert "None: no fail, error or warn results." in markdown
     assert "No waivers." in markdown
     assert table_problems(markdown) == []

@@ -30,13 +30,13 @@ def test_findings_levels_and_what_is_left_out(results: dict[str, Any]) -> None:
     levels = {(r["ruleId"], r["properties"]["status"]): r["level"] for r in run["results"]}
     assert levels[("dynamodb-pitr-enabled", "fail")] == "error"
     assert levels[("sqs-queue-depth", "warn")] == "warning"
-    assert levels[("sqs-queue-depth", "note")] == "note"
     assert levels[("sqs-queue-depth", "error")] == "error"
     assert levels[("sqs-dlq-empty", "waived")] == "warning"  # its original status
     statuses = {r["properties"]["status"] for r in run["results"]}
-    assert statuses.isdisjoint({"pass", "manual"})
+    assert statuses.isdisjoint({"pass", "manual", "note"})
     assert run["properties"]["counts"]["pass"] == 2
     assert run["properties"]["counts"]["manual"] == 1
+    assert run["properties"]["counts"]["note"] == 1
 
 
 def test_error_results_have_a_tool_execution_notification(results: dict[str, Any]) -> None:
@@ -117,9 +117,9 @@ def test_over_the_limit_keeps_the_most_severe_and_says_how_many_were_dropped() -
     assert len(run["results"]) == 3
     assert {r["level"] for r in run["results"]} == {"error"}
     assert all(r["suppressions"] == [] for r in run["results"])
-    assert run["properties"]["droppedResults"] == 5
+    assert run["properties"]["droppedResults"] == 4
     texts = [n["message"]["text"] for n in run["invocations"][0]["toolExecutionNotifications"]]
-    assert any(t.startswith("5 findings were left out") for t in texts)
+    assert any(t.startswith("4 findings were left out") for t in texts)
     assert sarif_schema_errors(sarif) == []
 
 
@@ -148,5 +148,55 @@ def test_real_limit_of_25000_results() -> None:
 def test_automation_id_is_category_slash_run() -> None:
     run = _sarif(document())["runs"][0]
     category, _, run_id = run["automationDetails"]["id"].rpartition("/")
-    assert category == "runbook-guard/agenticai/123456789012/us-east-1"
+    assert category == "runbook-guard/agenticai"
     assert run_id == "2026-11-27T10:00:00+00:00"
+    assert run["properties"]["accounts"] == ["123456789012"]
+    assert run["properties"]["regions"] == ["us-east-1"]
+
+
+def test_category_is_stable_when_the_scope_changes() -> None:
+    """The upload action keeps the file's automationDetails; with accounts or regions in it,
+    a narrower scope would start a new category and leave the old alerts open."""
+    wider = document()
+    wider["scope"]["regions"] = ["us-west-2", "us-east-1"]
+    wider["scope"]["accounts"] = ["210987654321", "123456789012"]
+    run = _sarif(wider)["runs"][0]
+    assert run["automationDetails"] == _sarif(document())["runs"][0]["automationDetails"]
+    assert run["properties"]["accounts"] == ["123456789012", "210987654321"]  # sorted
+    assert run["properties"]["regions"] == ["us-east-1", "us-west-2"]
+
+
+def test_security_severity_only_for_rules_tagged_security() -> None:
+    """A critical or high rule that is not tagged security (a backup rule) must not show as a
+    Critical/High security alert; a note is not emitted at all (it passes the gate)."""
+    doc = document()
+    note = result(
+        "iam-unused-access-keys",
+        {**doc["results"][8]["resource"], "id": "arn:aws:iam::1:user/x/accesskey/AKIANOTE",
+         "name": "x/AKIANOTE"},
+        "note", 80, "within 90 days", "unused for 80 days",
+    )  # fmt: skip
+    doc = document([*doc["results"], note])
+    sarif = _sarif(doc)
+    assert github_problems(sarif) == []
+    run = sarif["runs"][0]
+    rules = {r["id"]: r["properties"] for r in run["tool"]["driver"]["rules"]}
+    assert rules["iam-unused-access-keys"]["security-severity"] == "9.5"  # tagged security
+    assert rules["iam-unused-access-keys"]["tags"][0] == "security"
+    for untagged in ("dynamodb-pitr-enabled", "sqs-dlq-empty", "sqs-queue-depth"):
+        assert "security-severity" not in rules[untagged], untagged
+        assert "security" not in rules[untagged]["tags"], untagged
+    assert all(r["level"] != "note" for r in run["results"])
+    assert run["properties"]["counts"]["note"] == 2
+
+
+def test_github_check_flags_a_note_on_a_security_severity_rule() -> None:
+    sarif = _sarif(document())
+    run = sarif["runs"][0]
+    index = next(
+        i
+        for i, r in enumerate(run["tool"]["driver"]["rules"])
+        if r["id"] == "iam-unused-access-keys"
+    )
+    run["results"][0] |= {"ruleId": "iam-unused-access-keys", "ruleIndex": index, "level": "note"}
+    assert any("a note on a rule with security-severity" in p for p in github_problems(sarif))
