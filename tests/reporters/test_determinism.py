@@ -4,27 +4,48 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from runbook_guard.reporters import FORMATS, default_paths, render, write_reports
+from runbook_guard.reporters import ALL_FORMATS, FORMATS, default_paths, render, write_reports
 
 from .factory import document
 
 SHUFFLED = ("results", "rules", "waivers", "collection_errors")
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+def _wide() -> dict[str, Any]:
+    """Two accounts, two regions and two packs, so their order has a chance to show."""
+    doc = document()
+    doc["scope"]["accounts"] = ["210987654321", "123456789012"]
+    doc["scope"]["regions"] = ["us-west-2", "us-east-1"]
+    doc["policies"]["packs"] = [{"name": "zeta", "version": "1.0.0"}, *doc["policies"]["packs"]]
+    return doc
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
 def test_byte_identical_across_runs_and_orderings(fmt: str) -> None:
-    reference = render(document(), fmt)
-    assert render(document(), fmt) == reference
+    reference = render(_wide(), fmt)
+    assert render(_wide(), fmt) == reference
     for seed in range(5):
-        doc = document()
+        doc = _wide()
         rng = random.Random(seed)
         for field in SHUFFLED:
             rng.shuffle(doc[field])
-        rng.shuffle(doc["scope"]["regions"])
+        for items in (doc["scope"]["regions"], doc["scope"]["accounts"], doc["policies"]["packs"]):
+            rng.shuffle(items)
         assert render(doc, fmt) == reference, f"{fmt} changed with input order (seed {seed})"
+
+
+def test_accounts_regions_and_packs_are_listed_sorted() -> None:
+    doc = _wide()
+    markdown = render(doc, "markdown")
+    assert "Accounts 123456789012, 210987654321, regions us-east-1, us-west-2" in markdown
+    assert markdown.startswith("# Compliance report: agenticai, zeta\n")
+    sarif = render(doc, "sarif")
+    assert '"regions":["us-east-1","us-west-2"]' in sarif
+    assert '"accounts":["123456789012","210987654321"]' in sarif
 
 
 def test_write_reports_writes_what_render_returns(tmp_path: Path) -> None:

@@ -11,21 +11,25 @@ import json
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from runbook_guard.reporters import render, validate_results
 from runbook_guard.reporters.escape import unvisible, visible
+from runbook_guard.reporters.model import merge_repeats
 
 from .checks import (
     github_problems,
+    inline_text,
     junit_schema,
+    live_links,
+    parser,
     sarif_schema_errors,
     table_problems,
     tables,
     unexpected_html,
 )
-from .factory import with_hostile_text
+from .factory import RULES, base_results, document, with_hostile_text
 
 FRAGMENTS = [
     "|", "||", "\\|", "`", "```", "<script>alert(1)</script>", "]]>", "<![CDATA[", "\n",
@@ -71,9 +75,14 @@ def _check_sarif(doc: dict[str, Any], name: str, message: str) -> None:
         if r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"] == f"arn:{name}"
     ]
     assert len(mine) == 4  # fail, warn, error, waived; pass is not a finding
+    titles = {rule["id"]: rule["title"] for rule in RULES}
     for result in mine:
         assert result["locations"][0]["logicalLocations"][0]["name"] == name
-        assert message in result["message"]["text"]
+        assert result["properties"]["observed"] == name
+        assert result["message"]["text"] == (
+            f"{titles[result['ruleId']]}: {message} (resource arn:{name}; observed {name}; "
+            "expected < 100)"
+        )
 
 
 def _check_junit(doc: dict[str, Any], name: str, message: str) -> None:
@@ -114,3 +123,85 @@ def test_hostile_text_survives_every_format(name: str, message: str) -> None:
     _check_sarif(doc, name, message)
     _check_junit(doc, name, message)
     _check_markdown(doc, name, message)
+
+
+def _everywhere(name: str, message: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Hostile text in evidence keys and values, a waiver's owner and reason, a collection
+    error's message and the manual item's message; and a previous run for "what changed"."""
+    hostile = {"type": "aws.sqs.queue", "id": f"arn:{name}", "name": name, "region": "us-east-1",
+               "account": "123456789012"}  # fmt: skip
+    results = base_results()
+    results.append(
+        {"rule": "sqs-queue-depth", "resource": hostile, "status": "fail", "observed": 5,
+         "expected": "< 1", "message": message, "evidence": {name: message, "n": 1}}
+    )  # fmt: skip
+    manual = next(r for r in results if r["status"] == "manual")
+    manual["message"] = message
+    doc = document(results)
+    doc["waivers"][0].update(owner=name, reason=message)
+    doc["collection_errors"][1]["message"] = message
+    previous = document(base_results())
+    previous["evaluated_at"] = "2026-11-20T10:00:00+00:00"
+    return doc, previous
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=names, message=hostile)
+@example(name="@admin`|x", message="https://evil.example www.x.io @team :tada: #1 <b>|")
+def test_hostile_text_in_every_other_field(name: str, message: str) -> None:
+    assume(merge_repeats(message) == message)  # a repeated part is shown once, by design
+    doc, previous = _everywhere(name, message)
+    validate_results(doc)
+
+    markdown = render(doc, "markdown", previous=previous)
+    assert table_problems(markdown) == []
+    assert unexpected_html(markdown) == []
+    assert live_links(markdown) == []
+    all_tables = tables(markdown)
+    waiver = next(t for t in all_tables if t[0][:2] == ["Waiver", "Rule"])[1]
+    assert waiver[3:5] == [name, message]
+    gaps = next(t for t in all_tables if "Missing permission" in t[0])
+    assert message in [row[7] for row in gaps[1:]]
+    finding = next(
+        r for t in all_tables if t[0][:2] == ["Status", "Resource"] for r in t[1:]
+        if r[6] == f"arn:{name}"
+    )  # fmt: skip
+    assert finding[4] == message
+    assert json.loads(finding[5]) == {name: message, "n": 1}  # evidence reads back as JSON
+    new = next(t for t in all_tables if t[0] == ["Rule", "Resource", "Before → now", "Message",
+                                                  "Resource id"])  # fmt: skip
+    assert [name, message, f"arn:{name}"] in [[r[1], r[3], r[4]] for r in new[1:]]
+    checklist = [
+        unvisible(inline_text(t))
+        for t in parser().parse(markdown)
+        if t.type == "inline" and t.content.startswith("[ ] `restore-tested`")
+    ]
+    (item,) = checklist
+    if message.strip():
+        assert item.endswith(". " + message.rstrip("\n ")) or item.endswith(". " + message)
+
+    sarif = json.loads(render(doc, "sarif"))
+    assert sarif_schema_errors(sarif) == []
+    run = sarif["runs"][0]
+    mine = next(
+        r for r in run["results"]
+        if r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"] == f"arn:{name}"
+    )  # fmt: skip
+    assert mine["properties"]["evidence"] == {name: message, "n": 1}
+    waived = next(r for r in run["results"] if r["suppressions"])
+    assert waived["suppressions"][0]["justification"] == message
+    assert waived["suppressions"][0]["properties"]["owner"] == name
+    notes = [n["message"]["text"] for n in run["invocations"][0]["toolExecutionNotifications"]]
+    assert f"collection: budgets.DescribeBudgets global: ThrottlingException: {message}" in notes
+
+    junit = render(doc, "junit")
+    junit_schema().validate(junit)
+    root = ET.fromstring(junit.encode("utf-8"))
+    skipped = [unvisible(s.get("message", "")) for s in root.iter("skipped")]
+    assert f"waived by W-001 (owner {name}, expires 2026-12-15): {message}" in skipped
+    assert f"manual attestation required: {message}" in skipped
+
+    out = json.loads(render(doc, "json"))
+    validate_results(out)
+    assert out["waivers"][0]["owner"] == name
+    assert {e["message"] for e in out["collection_errors"]} >= {message}

@@ -92,3 +92,34 @@ def test_fail_on_warn_turns_warn_into_failure(results: dict[str, Any]) -> None:
     failure = warn.find("failure")
     assert failure is not None
     assert failure.get("type") == "warn"
+
+
+@pytest.mark.parametrize(
+    ("fail_on", "failing"),
+    [("note", ("fail", "warn", "note")), ("never", ("fail",)), ("fail", ("fail",))],
+)
+def test_counts_at_note_and_never(
+    results: dict[str, Any], fail_on: str, failing: tuple[str, ...], tmp_path: Path
+) -> None:
+    """note turns notes into failures too; never changes only the exit code: failed checks
+    still show as failures and undecidable ones as errors."""
+    text = render(results, "junit", fail_on=fail_on)
+    junit_schema().validate(text)
+    path = tmp_path / "junit.xml"
+    path.write_text(text, encoding="utf-8")
+    xml = JUnitXml.fromfile(str(path))
+    counts = _counts(results)
+    expected = sum(counts[status] for status in failing)
+    assert sum(suite.failures for suite in xml) == expected
+    assert sum(suite.errors for suite in xml) == counts["error"] == 1
+    assert sum(suite.skipped for suite in xml) == counts["manual"] + counts["waived"]
+    root = ET.fromstring(text)
+    assert root.get("failures") == str(expected)
+    note = next(c for c in root.iter("testcase") if (c.get("name") or "").endswith("dev-queue"))
+    if "note" in failing:
+        failure = note.find("failure")
+        assert failure is not None
+        assert failure.get("type") == "note"
+    else:
+        assert note.find("failure") is None
+        assert note.find("system-out") is not None
