@@ -1,27 +1,42 @@
 #!/usr/bin/env python3
 """Render 100,000 results to all four formats; print time per format, total and peak memory.
 
-    .venv/bin/python benchmarks/report.py [--results N]
+    .venv/bin/python benchmarks/report.py [--results N] [--compare-validation]
 
 Targets (issue 4): under 5 s in total and under 1 GiB. The document comes from the test
 factory (realistic rules; every status; waivers; collection errors) and is built before the
 clock starts: the benchmark measures the report stage, not the fixture.
+
+Then the path ``runbook-guard report`` takes end to end: the document written to a results
+file, read back with ``load_results`` (parse, schema validation, cross-references) and
+rendered and written with ``write_reports``. ``--compare-validation`` also times validating
+the whole document with the whole-schema validator, as ``load_results`` did before it
+validated each result with one pre-built ``$defs/result`` validator.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from runbook_guard.reporters import FORMATS, paused_gc  # noqa: E402
+from runbook_guard.reporters import (  # noqa: E402
+    FORMATS,
+    default_paths,
+    load_results,
+    paused_gc,
+    write_reports,
+)
 from runbook_guard.reporters.json import render_json  # noqa: E402
 from runbook_guard.reporters.junit import render_junit  # noqa: E402
+from runbook_guard.reporters.loading import results_validator  # noqa: E402
 from runbook_guard.reporters.markdown import render_markdown  # noqa: E402
 from runbook_guard.reporters.model import build_report  # noqa: E402
 from runbook_guard.reporters.sarif import render_sarif  # noqa: E402
@@ -43,9 +58,33 @@ def peak_rss() -> int:
     return peak if sys.platform == "darwin" else peak * 1024
 
 
+def end_to_end(document: dict[str, object], compare: bool) -> float:
+    """What `runbook-guard report` does with a results file; returns the total seconds."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "results.json"
+        path.write_text(json.dumps(document), encoding="utf-8")
+        print(f"end to end (`report`, {path.stat().st_size / 1e6:.1f} MB results file):")
+        began = time.perf_counter()
+        loaded = load_results(path)
+        loaded_at = time.perf_counter()
+        print(f"  {'load_results':<15} {loaded_at - began:6.2f} s  (parse + validate)")
+        write_reports(loaded, default_paths(Path(folder) / "out"))
+        total = time.perf_counter() - began
+        print(f"  {'write_reports':<15} {total - (loaded_at - began):6.2f} s  (all four formats)")
+        print(f"  {'total':<15} {total:6.2f} s")
+        if compare:
+            began = time.perf_counter()
+            errors = sum(1 for _ in results_validator().iter_errors(loaded))
+            elapsed = time.perf_counter() - began
+            label = "whole-schema validation, as before (for comparison)"
+            print(f"  ({label}: {elapsed:.2f} s, {errors} errors)")
+    return total
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=int, default=100_000)
+    parser.add_argument("--compare-validation", action="store_true")
     args = parser.parse_args()
     document = bulk_document(args.results)
     before = peak_rss()
@@ -68,6 +107,7 @@ def main() -> int:
         f"  peak RSS {peak / 2**20:.0f} MiB (document alone {before / 2**20:.0f} MiB; "
         f"target < {TARGET_BYTES / 2**30:.0f} GiB)"
     )
+    end_to_end(document, args.compare_validation)
     return 0 if total < TARGET_SECONDS and peak < TARGET_BYTES else 1
 
 
