@@ -120,15 +120,16 @@ def _entity(char: str) -> str:
 
 WORD_JOINER = "\u2060"
 # What GitHub turns into links, mentions or emoji in text: http(s)://, www., @name (users,
-# teams, and the domain of an e-mail address), :shortcode: (with a letter, so times stay
-# clean), #123. A WORD JOINER (invisible,
-# zero width) after the trigger breaks each without changing what a reader sees; a literal
-# WORD JOINER in the input is escaped by ``visible`` first, so the text still round-trips.
+# teams, and the domain of an e-mail address), :shortcode: (with a letter and not
+# right after a word character, so times and ARNs stay clean to copy), #123. A WORD JOINER
+# (invisible, zero width) after the trigger breaks each without changing what a reader sees;
+# a literal WORD JOINER in the input is escaped by ``visible`` first, so the text still
+# round-trips.
 _LINKISH = re.compile(
     r"(?<=:)(?=//)"  # scheme://
     r"|(?i:(?<=www)(?=\.))"  # www.
     r"|(?<=@)"  # @mention, e-mail
-    r"|(?<=:)(?=[\w+-]*[A-Za-z][\w+-]*:)"  # :emoji:
+    r"|(?<=(?<!\w):)(?=[\w+-]*[A-Za-z][\w+-]*:)"  # :emoji: (not inside arn:aws:sqs:...)
     r"|(?<=#)(?=\d)"  # #123
 )
 

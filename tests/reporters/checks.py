@@ -205,7 +205,7 @@ WORD_JOINER = "\u2060"
 # What GitHub would autolink, mention or emojify in text (linkify-it is not installed, so
 # the parser cannot show it): none may survive unbroken outside code.
 LINKISH = re.compile(
-    r"https?://|(?i:www\.)|(?<![\w`])@[A-Za-z0-9]|:[a-z0-9_+-]*[a-z][a-z0-9_+-]*:|#\d"
+    r"https?://|(?i:www\.)|(?<![\w`])@[A-Za-z0-9]|(?<!\w):[a-z0-9_+-]*[a-z][a-z0-9_+-]*:|#\d"
 )
 
 

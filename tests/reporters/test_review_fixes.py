@@ -175,6 +175,14 @@ def test_free_text_cannot_link_mention_or_emojify_and_still_round_trips() -> Non
     assert f"causes: {LINKY}; missing permissions: sqs:GetQueueAttributes" in cells
 
 
+def test_arns_and_times_in_free_text_carry_no_joiner() -> None:
+    doc = document()
+    arn = "arn:aws:dynamodb:us-east-1:123456789012:table/agenticai-data"
+    doc["results"][0]["message"] = f"{arn} failed at 10:00:00+00:00"
+    markdown = render(doc, "markdown")
+    assert f"{arn} failed at 10:00:00+00:00" in markdown  # copyable as it is
+
+
 def test_names_and_ids_are_code_spans_in_tables() -> None:
     name = "q`1|x ``y"
     hostile = {"type": "aws.sqs.queue", "id": f"arn:{name}", "name": name, "region": REGION,
