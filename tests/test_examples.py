@@ -15,7 +15,7 @@ import pytest
 from runbook_guard.cli.pipeline import evaluate, prepare
 from runbook_guard.engine.fileio import canonical_json, write_text_atomic
 from runbook_guard.engine.snapshot import load_snapshot
-from runbook_guard.reporters import DEFAULT_FILENAMES, FORMATS, render_all
+from runbook_guard.reporters import ALL_FORMATS, DEFAULT_FILENAMES, render_all
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 REGENERATE = os.environ.get("RUNBOOK_GUARD_REGENERATE_EXAMPLES") == "1"
@@ -24,13 +24,13 @@ REGENERATE = os.environ.get("RUNBOOK_GUARD_REGENERATE_EXAMPLES") == "1"
 def expected_files() -> dict[str, str]:
     prepared = prepare(EXAMPLES / "runbook-guard.yaml", None, None)
     results = evaluate(prepared, load_snapshot(EXAMPLES / "snapshot.json"), None, None)
-    texts = render_all(results, FORMATS, fail_on=prepared.fail_on)
-    files = {DEFAULT_FILENAMES[fmt]: text for fmt, text in zip(FORMATS, texts, strict=True)}
+    texts = render_all(results, ALL_FORMATS, fail_on=prepared.fail_on)
+    files = {DEFAULT_FILENAMES[fmt]: text for fmt, text in zip(ALL_FORMATS, texts, strict=True)}
     files["results.json"] = canonical_json(results)
     return files
 
 
-@pytest.mark.parametrize("name", ["results.json", *(DEFAULT_FILENAMES[f] for f in FORMATS)])
+@pytest.mark.parametrize("name", ["results.json", *(DEFAULT_FILENAMES[f] for f in ALL_FORMATS)])
 def test_example_reports_match_the_rules_on_main(name: str) -> None:
     text = expected_files()[name]
     path = EXAMPLES / name
