@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from runbook_guard.engine.errors import InputError, problem
-from runbook_guard.reporters.fastcheck import Check, compile_schema
+from runbook_guard.engine.fastcheck import Check, compile_schema
 
 MAX_PROBLEMS = 20
 

@@ -1,4 +1,4 @@
-"""A fast acceptance test compiled from a JSON Schema, for validating 100,000 results.
+"""A fast acceptance test compiled from a JSON Schema, for 100,000 results or resources.
 
 jsonschema spends about 50 microseconds on one result (keyword dispatch, ``$ref`` lookups),
 8 s for 100,000. ``compile_schema`` turns a schema that uses only a small set of keywords
@@ -10,13 +10,15 @@ result the predicate is too strict for) still come from jsonschema, and nothing 
 Supported: ``type`` (stricter than the spec: an integer is an ``int``, not ``1.0``; a bool is
 never a number), ``enum`` (type-exact), ``required``, ``properties``, ``additionalProperties``
 (false or a schema), ``items``, ``minimum``, ``oneOf`` whose branches have disjoint ``type``
-(so at most one can match), local ``$ref`` into ``$defs``; annotations (``description``,
+(so at most one can match), ``pattern`` (re.search, as JSON Schema), ``minLength``, local
+``$ref`` into ``$defs``; annotations (``description``,
 ``title``) are ignored. Any other keyword makes ``compile_schema`` return None, and the
 caller validates everything with jsonschema.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -34,7 +36,7 @@ _TYPES: dict[str, Callable[[Any], bool]] = {
 _ANNOTATIONS = frozenset({"description", "title", "$comment", "examples", "default"})
 _SUPPORTED = frozenset(
     {"type", "enum", "required", "properties", "additionalProperties", "items", "minimum",
-     "oneOf", "$ref"}
+     "oneOf", "$ref", "pattern", "minLength"}
 ) | _ANNOTATIONS  # fmt: skip
 
 
@@ -72,6 +74,13 @@ def _compile(schema: Any, defs: Mapping[str, Any], depth: int) -> Check:
     if "enum" in schema:
         members = [(type(m), m) for m in schema["enum"]]
         checks.append(lambda v: any(type(v) is kind and v == m for kind, m in members))
+    if "pattern" in schema:
+        search = re.compile(schema["pattern"]).search
+        checks.append(lambda v: type(v) is not str or search(v) is not None)
+    if "minLength" in schema:
+        shortest = schema["minLength"]
+        # JSON Schema counts code points, as len() does
+        checks.append(lambda v: type(v) is not str or len(v) >= shortest)
     if "minimum" in schema:
         low = schema["minimum"]
         checks.append(lambda v: (type(v) is not int and type(v) is not float) or v >= low)
