@@ -26,7 +26,7 @@ from runbook_guard.cli.options import (
     PoliciesOption,
     WaiversOption,
 )
-from runbook_guard.cli.pipeline import Prepared, evaluate, prepare
+from runbook_guard.cli.pipeline import Prepared, collection_scope, evaluate, prepare
 from runbook_guard.cli.report import PreviousOption, load_previous
 from runbook_guard.collectors import Scope, collect
 from runbook_guard.engine.fileio import write_json_atomic
@@ -97,12 +97,7 @@ def check(
     def run() -> tuple[dict[str, Any], str]:
         prepared = prepare(config, policies, param, fail_on)
         before = load_previous(previous)  # before collecting: bad input fails fast
-        scope = Scope(
-            profile=profile or prepared.config.profile,
-            regions=list(region or []) or prepared.config.regions,
-            role_arns=list(role_arn or []) or prepared.config.role_arns,
-            quiet=quiet,
-        )
+        scope = collection_scope(prepared, profile, region, role_arn, quiet=quiet)
         formats = list(fmt or FORMATS)
         results = run_pipeline(prepared, scope, output_dir, formats, now, waivers, before)
         return results, prepared.fail_on

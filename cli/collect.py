@@ -10,8 +10,8 @@ import typer
 from runbook_guard.cli.app import app
 from runbook_guard.cli.common import guarded
 from runbook_guard.cli.options import ConfigOption, ParamOption, PoliciesOption
-from runbook_guard.cli.pipeline import prepare
-from runbook_guard.collectors import Scope, collect
+from runbook_guard.cli.pipeline import collection_scope, prepare
+from runbook_guard.collectors import collect
 from runbook_guard.engine.fileio import write_json_atomic
 from runbook_guard.engine.planner import build_plan
 
@@ -49,12 +49,8 @@ def collect_command(
     def run() -> dict[str, Any]:
         prepared = prepare(config, policies, param)
         plan = build_plan(prepared.rules, prepared.parameters)
-        scope = Scope(
-            profile=profile or prepared.config.profile,
-            regions=list(region or []) or prepared.config.regions,
-            role_arns=list(role_arn or []) or prepared.config.role_arns,
-            max_attempts=max_attempts,
-            quiet=quiet,
+        scope = collection_scope(
+            prepared, profile, region, role_arn, quiet=quiet, max_attempts=max_attempts
         )
         snapshot = collect(plan, scope)
         write_json_atomic(output, snapshot)

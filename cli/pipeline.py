@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from runbook_guard.collectors import Scope
 from runbook_guard.engine.config import GATES, Config, load_config
 from runbook_guard.engine.coverage import coverage_of
 from runbook_guard.engine.errors import InputError
@@ -79,4 +80,23 @@ def evaluate(
         waiver_list,
         fail_on=prepared.fail_on,
         coverage=coverage_of(prepared.policy_set),
+    )
+
+
+def collection_scope(
+    prepared: Prepared,
+    profile: str | None,
+    regions: Sequence[str] | None,
+    role_arns: Sequence[str] | None,
+    *,
+    quiet: bool,
+    max_attempts: int = 5,
+) -> Scope:
+    """Where to collect: command-line options first, then the config file, then boto3's own."""
+    return Scope(
+        profile=profile or prepared.config.profile,
+        regions=list(regions or []) or prepared.config.regions,
+        role_arns=list(role_arns or []) or prepared.config.role_arns,
+        max_attempts=max_attempts,
+        quiet=quiet,
     )
