@@ -241,6 +241,9 @@ class Evaluator:
                         f"cannot tell whether {alias} exists",
                     ]
                     return _error(rule, ref, causes, self.snapshot, resource)
+                # Listed completely and not there: a finding whatever the conditions say (a
+                # `not` around the comparison must not turn a missing DLQ into a pass).
+                return self._finish(rule, ref, ctx, "fail", f"the related {alias} does not exist")
         else:
             ctx = EvalContext(resource, resource["data"], self.now, blocked, None, self.tables)
         # expect unmet is a fail; warn_unless (checked only once expect holds) unmet a warn.

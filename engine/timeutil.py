@@ -37,7 +37,10 @@ def parse_timestamp(value: Any) -> datetime | None:
         return None
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=timezone.utc)
-    return stamp.astimezone(timezone.utc)
+    try:
+        return stamp.astimezone(timezone.utc)
+    except (OverflowError, ValueError):  # 0001-01-01T00:00+01:00 lies before year 1 in UTC
+        return None
 
 
 def days_between(earlier: datetime, later: datetime) -> float:

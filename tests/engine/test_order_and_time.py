@@ -200,3 +200,8 @@ def test_an_impossible_date_in_yaml_is_a_positioned_problem(tmp_path: Path) -> N
     with pytest.raises(InputError) as caught:
         compile_text(tmp_path, HEADER + "  - id: x\n    title: 2026-02-30\n")
     assert "rules.yaml:7:12: rules[0].title: invalid value '2026-02-30'" in caught.value.problems[0]
+
+
+@pytest.mark.parametrize("stamp", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_dates_at_the_edge_of_the_calendar_are_not_times_rather_than_crashes(stamp: str) -> None:
+    assert parse_timestamp(stamp) is None

@@ -106,3 +106,16 @@ def test_a_list_parameter_in_a_related_name_must_be_bound_by_the_selection(tmp_p
         InputError, match=r"related.dlq.name: list parameter '\$\{queues\}' is not bound"
     ):
         compile_text(tmp_path, text)
+
+
+def test_a_not_around_the_comparison_cannot_turn_a_missing_dlq_into_a_pass(tmp_path: Path) -> None:
+    text = RULE.replace(
+        "    expect:\n      path: Attributes.RedrivePolicy.deadLetterTargetArn\n      if_absent: null\n      equals: {related: dlq, path: id}\n",
+        "    expect:\n      not: {path: Attributes.RedrivePolicy.deadLetterTargetArn, if_absent: null, equals: {related: dlq, path: id}}\n",
+    )
+    assert "not:" in text
+    for target in (None, arn("agenticai-ops-dlq")):
+        results = run(
+            tmp_path, text, snapshot_doc([queue("agenticai-ops-queue", target)]), queues=["ops"]
+        )
+        assert statuses(results) == {"agenticai-ops-queue": "fail"}
