@@ -45,11 +45,9 @@ def collect_functions(call: Call, requests: Mapping[str, TypeRequest]) -> list[d
         function = redact(listed)
         name = str(function["FunctionName"])
         arn = str(function["FunctionArn"])
-        aliases = call.items(
-            "ListAliases", "Aliases", FunctionName=name, resource=arn, data_keys=["Aliases"]
+        call.fill_items(
+            function, "Aliases", "ListAliases", "Aliases", resource=arn, FunctionName=name
         )
-        if aliases is not None:
-            function["Aliases"] = aliases
         concurrency = call.request(
             "GetFunctionConcurrency", FunctionName=name, resource=arn, data_keys=["Concurrency"]
         )
@@ -57,14 +55,13 @@ def collect_functions(call: Call, requests: Mapping[str, TypeRequest]) -> list[d
             function["Concurrency"] = {
                 k: v for k, v in concurrency.items() if k == "ReservedConcurrentExecutions"
             }
-        mappings = call.items(
+        call.fill_items(
+            function,
+            "EventSourceMappings",
             "ListEventSourceMappings",
             "EventSourceMappings",
-            FunctionName=name,
             resource=arn,
-            data_keys=["EventSourceMappings"],
+            FunctionName=name,
         )
-        if mappings is not None:
-            function["EventSourceMappings"] = mappings
         resources.append(call.resource(FUNCTION, arn, name, function))
     return resources

@@ -36,15 +36,14 @@ def collect_budgets(call: Call, requests: Mapping[str, TypeRequest]) -> list[dic
         name = str(budget["BudgetName"])
         arn = f"arn:aws:budgets::{call.account}:budget/{name}"
         data = dict(budget)
-        notifications = call.items(
+        call.fill_items(
+            data,
+            "Notifications",
             "DescribeNotificationsForBudget",
             "Notifications",
+            resource=arn,
             AccountId=call.account,
             BudgetName=name,
-            resource=arn,
-            data_keys=["Notifications"],
         )
-        if notifications is not None:
-            data["Notifications"] = notifications
         resources.append(call.resource(BUDGET, arn, name, data))
     return resources

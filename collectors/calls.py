@@ -257,6 +257,25 @@ class Call:
             return None
         return [item for page in pages for item in page.get(key) or []]
 
+    def fill_items(
+        self,
+        data: dict[str, Any],
+        field: str,
+        operation: str,
+        key: str,
+        *,
+        resource: str,
+        **params: Any,
+    ) -> None:
+        """A per-resource list stored under ``field``, which is also the key a failure names.
+
+        On failure the field stays absent (never ``[]``) and the recorded error says which
+        field it left undecided, so rules reading it fail closed.
+        """
+        found = self.items(operation, key, resource=resource, data_keys=[field], **params)
+        if found is not None:
+            data[field] = found
+
     def resource(
         self, resource_type: str, rid: str, name: str, data: Mapping[str, Any]
     ) -> dict[str, Any]:

@@ -54,16 +54,15 @@ def collect_tables(call: Call, requests: Mapping[str, TypeRequest]) -> list[dict
             response = call.request(operation, TableName=name, resource=arn, data_keys=[data_key])
             if response is not None:
                 table[data_key] = response.get(response_key) if response_key else response
-        backups = call.items(
+        call.fill_items(
+            table,
+            "Backups",
             "ListBackups",
             "BackupSummaries",
+            resource=arn,
             TableName=name,
             TimeRangeLowerBound=since,
-            resource=arn,
-            data_keys=["Backups"],
         )
-        if backups is not None:
-            table["Backups"] = backups
         exports = call.items(
             "ListExports", "ExportSummaries", TableArn=arn, resource=arn, data_keys=["Exports"]
         )
