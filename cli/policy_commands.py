@@ -10,7 +10,7 @@ import typer
 from runbook_guard.cli.app import app
 from runbook_guard.cli.common import Exit, guarded
 from runbook_guard.cli.options import ParamOption
-from runbook_guard.engine.casetest import run_cases
+from runbook_guard.engine.casetest import is_adversarial, rules_without_adversarial_cases, run_cases
 from runbook_guard.engine.loader import load_policy_set
 from runbook_guard.engine.overrides import parse_overrides
 
@@ -34,17 +34,27 @@ def validate(paths: PathsArgument = None, param: ParamOption = None) -> None:
 
 @app.command("test")
 def run_policy_tests(paths: PathsArgument = None) -> None:
-    """Run each rule's own test cases; one line per failure, then 'N passed, N failed'."""
+    """Run each rule's own test cases; one line per failure, then 'N passed, N failed'.
 
-    def run() -> tuple[int, int]:
-        outcomes = run_cases(load_policy_set(paths or []))
+    The count of adversarial cases (named ``adversarial: ...``: cases that try to make the rule
+    pass wrongly) is printed too, and check rules that have none are listed: a rule is trusted
+    only once a test has tried to fool it.
+    """
+
+    def run() -> tuple[int, int, int, list[str]]:
+        policy_set = load_policy_set(paths or [])
+        outcomes = run_cases(policy_set)
         failed = [outcome for outcome in outcomes if outcome.failures]
         for outcome in failed:
             for failure in outcome.failures:
                 typer.echo(f"{outcome.location}: {outcome.rule}: {outcome.case}: {failure}")
-        return len(outcomes) - len(failed), len(failed)
+        adversarial = [o for o in outcomes if is_adversarial(o.case)]
+        untried = rules_without_adversarial_cases(policy_set)
+        return len(outcomes) - len(failed), len(failed), len(adversarial), untried
 
-    passed, failed = guarded(run)
-    typer.echo(f"{passed} passed, {failed} failed")
+    passed, failed, adversarial, untried = guarded(run)
+    for rule_id in untried:
+        typer.echo(f"{rule_id}: no adversarial case (a case named 'adversarial: ...')")
+    typer.echo(f"{passed} passed, {failed} failed ({adversarial} adversarial)")
     if failed:
         raise typer.Exit(Exit.FINDINGS)

@@ -1,4 +1,4 @@
-"""Imports every service module so that each registers its collectors and operations."""
+"""Imports every service module so that each registers its collectors and operations (once)."""
 
 from runbook_guard.collectors import (  # noqa: F401
     apigateway,
@@ -6,8 +6,11 @@ from runbook_guard.collectors import (  # noqa: F401
     budgets,
     cloudtrail,
     cloudwatch,
+    codedeploy,
     dynamodb,
+    ec2,
     ecs,
+    freetier,
     iam,
     logs,
     metrics,

@@ -42,7 +42,7 @@ def collect_rest_apis(call: Call, requests: Mapping[str, TypeRequest]) -> list[d
         return []
     resources = []
     for api in apis:
-        arn = f"arn:aws:apigateway:{call.region}::/restapis/{api['id']}"
+        arn = call.arn("apigateway", f"/restapis/{api['id']}", account="")
         data = dict(api)
         stages = call.request("GetStages", restApiId=api["id"], resource=arn, data_keys=["Stages"])
         if stages is not None:

@@ -34,7 +34,7 @@ def collect_budgets(call: Call, requests: Mapping[str, TypeRequest]) -> list[dic
     resources = []
     for budget in budgets:
         name = str(budget["BudgetName"])
-        arn = f"arn:aws:budgets::{call.account}:budget/{name}"
+        arn = call.arn("budgets", f"budget/{name}")
         data = dict(budget)
         call.fill_items(
             data,

@@ -9,7 +9,9 @@ rest be. This module also shapes what is stored: JSON-safe values in resource en
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -19,9 +21,36 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
 from runbook_guard.collectors.journal import Attribution, Journal, error_code, readable
+from runbook_guard.collectors.partitions import DEFAULT_PARTITION, build_arn, global_region
 from runbook_guard.collectors.registry import OperationSet
 
 GLOBAL_REGION = "global"
+#: How long a collector may wait, in total, for AWS to finish something it started (the IAM
+#: credential report), unless the scope says otherwise.
+DEFAULT_MAX_WAIT_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Reach:
+    """What one call may know and reach beyond its own client.
+
+    The partition (for the ARNs it builds) and where that partition's global services answer;
+    the regions of the whole collection (a CloudTrail trail homed in a region not collected is
+    recorded once, by the first collected region); clients of the same account in other
+    regions (a trail's status is asked of its home region); and how to wait: ``sleep`` is
+    injectable so tests of polling are instant, ``max_wait_seconds`` bounds the total.
+    """
+
+    partition: str = DEFAULT_PARTITION
+    global_region: str = ""
+    regions: tuple[str, ...] = ()
+    client_for: Callable[[str], BaseClient] | None = None
+    sleep: Callable[[float], None] = time.sleep
+    max_wait_seconds: float = DEFAULT_MAX_WAIT_SECONDS
+
+    @property
+    def global_client_region(self) -> str:
+        return self.global_region or global_region(self.partition)
 
 
 class UndeclaredOperation(RuntimeError):
@@ -89,6 +118,7 @@ class Call:
         options: Mapping[str, Any] | None = None,
         now: datetime | None = None,
         page_size: int | None = None,
+        reach: Reach | None = None,
     ) -> None:
         self.api = api
         self.client = client
@@ -102,6 +132,7 @@ class Call:
         self.now = now or datetime.now(timezone.utc)
         #: Overrides every paginator's page size (tests use it to force many pages).
         self.page_size = page_size
+        self.reach = reach or Reach()
         self.last_operation = api.operations[0] if api.operations else "?"
 
     def _method(self, operation: str) -> str:
@@ -119,10 +150,14 @@ class Call:
         resource_type: str | None = None,
         data_keys: Iterable[str] = (),
         attribution: Attribution | None = None,
+        iam_action: str | None = None,
     ) -> None:
         """Turn a failure into snapshot errors, one per resource type it leaves undecided.
 
-        Public so that collectors can report answers of the wrong shape the same way.
+        Public so that collectors can report answers of the wrong shape the same way, and
+        failures AWS reports inside a successful answer (a Lambda environment its KMS key
+        cannot decrypt); ``iam_action`` names the permission when it is not the operation's
+        own (``kms:Decrypt`` there).
         """
         code, message = error_code(exc)
         for rtype, keys in attribution or [(resource_type or self.resource_type, list(data_keys))]:
@@ -132,7 +167,7 @@ class Call:
                 "region": self.region,
                 "account": self.account,
                 "resource_type": rtype,
-                "iam_action": self.api.iam_action(operation),
+                "iam_action": iam_action or self.api.iam_action(operation),
                 "code": code,
                 "message": readable(message),
             }
@@ -281,6 +316,55 @@ class Call:
     ) -> dict[str, Any]:
         """An envelope in this call's account and region (``global`` for global services)."""
         return envelope(resource_type, rid, name, self.account, self.region, data)
+
+    def arn(
+        self, service: str, resource: str, *, region: str | None = None, account: str | None = None
+    ) -> str:
+        """An ARN in this call's partition, for resources AWS names none.
+
+        Region and account default to the call's (a global call's region is empty in an ARN:
+        ``arn:aws:iam::123456789012:user/...``); pass ``""`` for ARNs without them
+        (``arn:aws:s3:::bucket``).
+        """
+        where = self.region if region is None else region
+        return build_arn(
+            self.reach.partition,
+            service,
+            "" if where == GLOBAL_REGION else where,
+            self.account if account is None else account,
+            resource,
+        )
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        """The regions of the whole collection (just this call's when it was made alone)."""
+        return self.reach.regions or (self.region,)
+
+    def in_region(self, region: str) -> Call:
+        """The same collector's calls, in the same account, bound to ``region``'s client.
+
+        Errors it records name that region, and resources it builds are in it.
+        """
+        if region == self.region:
+            return self
+        if self.reach.client_for is None:
+            raise RuntimeError(f"{self.api.owner} has no client for {region}")
+        return Call(
+            self.api,
+            self.reach.client_for(region),
+            self.journal,
+            self.account,
+            region,
+            self.resource_type,
+            self.options,
+            self.now,
+            self.page_size,
+            self.reach,
+        )
+
+    def wait(self, seconds: float) -> None:
+        """Pause while AWS finishes something (through the injectable ``Reach.sleep``)."""
+        self.reach.sleep(seconds)
 
     def incomplete(self, resource_type: str) -> None:
         """Some resources of this type may be missing from this (account, region)."""

@@ -7,6 +7,7 @@ only adds a profile, assumed roles, a retry policy and one event hook that count
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -17,13 +18,12 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import ProfileNotFound
 
-from runbook_guard.collectors.calls import GLOBAL_REGION, Call
+from runbook_guard.collectors.calls import DEFAULT_MAX_WAIT_SECONDS, GLOBAL_REGION, Call, Reach
 from runbook_guard.collectors.journal import Journal
+from runbook_guard.collectors.partitions import global_region, partition_of
 from runbook_guard.collectors.registry import OperationSet, declare
 from runbook_guard.engine.errors import InputError
 
-#: Global services answer in us-east-1 (IAM, Budgets); S3 listing works from any region.
-GLOBAL_CLIENT_REGION = "us-east-1"
 DEFAULT_REGION = "us-east-1"
 
 IDENTITY_API = declare(OperationSet("sts.identity", "sts", ("GetCallerIdentity",)))
@@ -50,6 +50,10 @@ class Scope:
     quiet: bool = False
     now: datetime | None = None
     session_factory: Callable[[str | None], boto3.Session] | None = None
+    #: How collectors wait for AWS to finish what they started (the IAM credential report):
+    #: ``sleep`` is injectable for tests, ``max_wait_seconds`` caps the total per wait.
+    sleep: Callable[[float], None] = time.sleep
+    max_wait_seconds: float = DEFAULT_MAX_WAIT_SECONDS
 
     def moment(self) -> datetime:
         return self.now or datetime.now(timezone.utc)
@@ -91,6 +95,10 @@ class Context:
         self.regions = list(dict.fromkeys(scope.regions)) or [
             self.base.region_name or DEFAULT_REGION
         ]
+        #: The partition of the collected regions (``aws``, ``aws-cn``, ``aws-us-gov``, ...):
+        #: the ``arn:<partition>:`` of built ARNs, and where global services answer.
+        self.partition = partition_of(self.base, self.regions)
+        self.global_region = global_region(self.partition)
 
     def _session(self, **credentials: Any) -> boto3.Session:
         if self.scope.session_factory is not None and not credentials:
@@ -106,8 +114,9 @@ class Context:
         return session
 
     def client(self, account: Account, service: str, region: str) -> BaseClient:
-        """A cached client; ``global`` maps to the region global services answer in."""
-        real_region = GLOBAL_CLIENT_REGION if region == GLOBAL_REGION else region
+        """A cached client; ``global`` maps to the region the partition's global services
+        answer in (us-east-1, cn-north-1, us-gov-west-1, ...)."""
+        real_region = self.global_region if region == GLOBAL_REGION else region
         key = (id(account.session), service, real_region)
         with self._lock:
             client = self._clients.get(key)
@@ -119,6 +128,21 @@ class Context:
                 )
                 self._clients[key] = client
             return client
+
+    def reach(self, account: Account, service: str) -> Reach:
+        """What a call of ``service`` in ``account`` may reach: see ``calls.Reach``."""
+
+        def client_for(region: str) -> BaseClient:
+            return self.client(account, service, region)
+
+        return Reach(
+            partition=self.partition,
+            global_region=self.global_region,
+            regions=tuple(self.regions),
+            client_for=client_for,
+            sleep=self.scope.sleep,
+            max_wait_seconds=self.scope.max_wait_seconds,
+        )
 
     def accounts(self) -> list[Account]:
         """The base account, or one per ``--role-arn``; identity failures are recorded."""

@@ -28,7 +28,7 @@ def collect_log_groups(call: Call, requests: Mapping[str, TypeRequest]) -> list[
     for group in groups:
         name = str(group["logGroupName"])
         arn = str(group.get("arn") or "").removesuffix(":*") or (
-            f"arn:aws:logs:{call.region}:{call.account}:log-group:{name}"
+            call.arn("logs", f"log-group:{name}")
         )
         resources.append(call.resource(LOG_GROUP, arn, name, group))
     return resources

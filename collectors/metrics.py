@@ -1,20 +1,28 @@
-"""Metric values for every (resource, metric query) the plan selects, in few GetMetricData calls.
+"""Metric figures for every (resource, metric query) the plan selects, in few GetMetricData calls.
 
-GetMetricData takes up to 500 queries but one time window, so queries are grouped by
-(account, region, window) and chunked by 500. Only ``MetricStat`` queries are sent: ratios
-are the engine's job, and metric math is both unevaluated by moto and harder to audit.
+GetMetricData takes up to 500 queries but one time window, so the runner groups the pairs by
+(account, region, window) and this module sends their series 500 to a call. Only
+``MetricStat`` queries are sent, one per CloudWatch series: sums across series and ratios are
+computed here, period by period (``periods``), because metric math is not evaluated by moto
+and an auditor cannot re-run it by hand. A figure may need many series (one per ``Operation``
+of a table, a numerator and a denominator), so one pair may straddle two calls: its figure is
+decided only once every call of the group has answered.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from runbook_guard.collectors.calls import Call
 from runbook_guard.collectors.journal import Problem
+from runbook_guard.collectors.periods import figure, fold
 from runbook_guard.collectors.registry import OperationSet, declare
 from runbook_guard.engine.plan import MetricQuery
+
+__all__ = ["API", "MAX_QUERIES", "Wanted", "attribution", "fetch", "fold"]
 
 API = declare(OperationSet("cloudwatch.metrics", "cloudwatch", ("GetMetricData",)))
 MAX_QUERIES = 500
@@ -23,29 +31,45 @@ MAX_QUERIES = 500
 Wanted = tuple[dict[str, Any], MetricQuery]
 
 
-def fold(values: Sequence[float], reduce: str) -> float | None:
-    """Fold datapoints into one value; ``None`` is "no data", never zero."""
-    if not values:
-        return None
-    if reduce == "sum":
-        return float(sum(values))
-    if reduce == "max":
-        return float(max(values))
-    if reduce == "min":
-        return float(min(values))
-    if reduce == "avg":
-        return float(sum(values) / len(values))
-    raise ValueError(f"unknown reduce {reduce!r}")
+@dataclass
+class Series:
+    """One MetricStat query of one pair, and what GetMetricData answered for it."""
+
+    pair: int
+    metric: str
+    dimensions: list[dict[str, str]]
+    denominator: bool = False
+    status: str = "Missing"
+    #: The call carrying it failed; that failure is already recorded against the pair's key.
+    failed: bool = False
+    timestamps: list[Any] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
 
 
-def _query(index: int, resource: dict[str, Any], query: MetricQuery) -> dict[str, Any]:
+def series_of(pair: int, resource: dict[str, Any], query: MetricQuery) -> list[Series]:
+    """The series a figure needs: every numerator part's, then every denominator part's.
+
+    A simple query (no parts) is its one part, so it sends the request it always sent; a
+    dimension value ``{each:PATH}`` may still make it several series, and a part whose
+    ``{each:PATH}`` finds nothing contributes none.
+    """
+    sides = ((False, query.numerator), (True, query.denominator))
+    return [
+        Series(pair, part.metric, dimensions, denominator)
+        for denominator, parts in sides
+        for part in parts
+        for dimensions in part.series(resource)
+    ]
+
+
+def _query(qid: str, query: MetricQuery, series: Series) -> dict[str, Any]:
     return {
-        "Id": f"q{index}",
+        "Id": qid,
         "MetricStat": {
             "Metric": {
                 "Namespace": query.namespace,
-                "MetricName": query.metric,
-                "Dimensions": query.resolved_dimensions(resource),
+                "MetricName": series.metric,
+                "Dimensions": series.dimensions,
             },
             "Period": query.period_seconds,
             "Stat": query.stat,
@@ -55,11 +79,17 @@ def _query(index: int, resource: dict[str, Any], query: MetricQuery) -> dict[str
 
 
 def fetch(call: Call, window_seconds: int, wanted: Sequence[Wanted]) -> None:
-    """Fill ``resource["metrics"][key]`` for every pair, in ceil(len/500) batches (plus pages)."""
+    """Fill ``resource["metrics"][key]`` for every pair, in ceil(series/500) calls (plus pages)."""
     end = call.now.replace(second=0, microsecond=0)
     start = end - timedelta(seconds=window_seconds)
-    for offset in range(0, len(wanted), MAX_QUERIES):
-        _batch(call, start, end, wanted[offset : offset + MAX_QUERIES])
+    series = [one for i, pair in enumerate(wanted) for one in series_of(i, *pair)]
+    for offset in range(0, len(series), MAX_QUERIES):
+        _batch(call, start, end, wanted, series[offset : offset + MAX_QUERIES])
+    by_pair: dict[int, list[Series]] = {i: [] for i in range(len(wanted))}
+    for one in series:
+        by_pair[one.pair].append(one)
+    for index, (resource, query) in enumerate(wanted):
+        _store(call, resource, query, by_pair[index])
 
 
 def attribution(batch: Sequence[Wanted]) -> list[tuple[str, list[str]]]:
@@ -70,35 +100,61 @@ def attribution(batch: Sequence[Wanted]) -> list[tuple[str, list[str]]]:
     return [(rtype, sorted(k)) for rtype, k in sorted(keys.items())]
 
 
-def _batch(call: Call, start: Any, end: Any, batch: Sequence[Wanted]) -> None:
-    queries = [_query(i, resource, query) for i, (resource, query) in enumerate(batch)]
+def _batch(
+    call: Call, start: datetime, end: datetime, wanted: Sequence[Wanted], batch: list[Series]
+) -> None:
+    queries = [_query(f"q{n}", wanted[s.pair][1], s) for n, s in enumerate(batch)]
+    served = [wanted[pair] for pair in sorted({s.pair for s in batch})]
     pages = call.pages(
         "GetMetricData",
         MetricDataQueries=queries,
         StartTime=start,
         EndTime=end,
-        attribution=attribution(batch),
+        attribution=attribution(served),
     )
     if pages is None:
+        for one in batch:
+            one.failed = True
         return
-    values: dict[str, list[float]] = {}
-    status: dict[str, str] = {}
+    by_id = {f"q{n}": s for n, s in enumerate(batch)}
     for page in pages:
         for result in page.get("MetricDataResults") or []:
-            values.setdefault(result["Id"], []).extend(result.get("Values") or [])
-            status[result["Id"]] = str(result.get("StatusCode", "Complete"))
-    for index, (resource, query) in enumerate(batch):
-        qid = f"q{index}"
-        if status.get(qid, "Missing") != "Complete":
-            call.record(
-                "GetMetricData",
-                Problem(
-                    f"MetricStatus{status.get(qid, 'Missing')}",
-                    f"{query.namespace}/{query.metric} {query.stat} did not complete",
-                ),
-                resource=resource["id"],
-                resource_type=resource["type"],
-                data_keys=[f"metrics.{query.key}"],
+            answered = by_id.get(result["Id"])
+            if answered is None:
+                continue
+            answered.values.extend(result.get("Values") or [])
+            answered.timestamps.extend(result.get("Timestamps") or [])
+            answered.status = str(result.get("StatusCode", "Complete"))
+
+
+def _store(call: Call, resource: dict[str, Any], query: MetricQuery, series: list[Series]) -> None:
+    """The pair's figure, or one error against its key (never a figure from partial series)."""
+    if any(s.failed for s in series):
+        return
+    try:
+        unfinished = next((s for s in series if s.status != "Complete"), None)
+        if unfinished is not None:
+            raise Problem(
+                f"MetricStatus{unfinished.status}",
+                f"{query.namespace}/{unfinished.metric} {query.stat} did not complete",
             )
-            continue
-        resource.setdefault("metrics", {})[query.key] = fold(values[qid], query.reduce)
+        numerator = [s for s in series if not s.denominator]
+        if len(numerator) == 1 and not query.denominator:
+            # One series has one value per period: fold them as they come, as always.
+            value = fold(numerator[0].values, query.reduce)
+        else:
+            value = figure(
+                query,
+                [(s.timestamps, s.values) for s in numerator],
+                [(s.timestamps, s.values) for s in series if s.denominator],
+            )
+    except Problem as problem:
+        call.record(
+            "GetMetricData",
+            problem,
+            resource=resource["id"],
+            resource_type=resource["type"],
+            data_keys=[f"metrics.{query.key}"],
+        )
+        return
+    resource.setdefault("metrics", {})[query.key] = value

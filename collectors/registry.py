@@ -56,6 +56,9 @@ class Collector:
     run: CollectFn
     #: Global services are collected once per account and recorded with region ``global``.
     is_global: bool = False
+    #: For a global type whose resources each live in a region (an S3 bucket): the ``data``
+    #: key holding that region, where their CloudWatch metrics are published and queried.
+    region_key: str | None = None
 
 
 COLLECTORS: dict[str, Collector] = {}
@@ -69,12 +72,15 @@ def declare(api: OperationSet) -> OperationSet:
 
 
 def register(
-    api: OperationSet, *resource_types: str, is_global: bool = False
+    api: OperationSet,
+    *resource_types: str,
+    is_global: bool = False,
+    region_key: str | None = None,
 ) -> Callable[[CollectFn], CollectFn]:
     """Decorator registering a collector function for the resource types it produces."""
 
     def wrap(run: CollectFn) -> CollectFn:
-        collector = Collector(api, tuple(resource_types), run, is_global)
+        collector = Collector(api, tuple(resource_types), run, is_global, region_key)
         for resource_type in resource_types:
             if resource_type in COLLECTORS:
                 raise RuntimeError(f"two collectors for {resource_type}")

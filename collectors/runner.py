@@ -24,9 +24,15 @@ from runbook_guard import __version__
 from runbook_guard.collectors import logs, metrics
 from runbook_guard.collectors.calls import GLOBAL_REGION, Call, jsonable
 from runbook_guard.collectors.context import Account, Context, Scope
-from runbook_guard.collectors.journal import Attribution, Journal
-from runbook_guard.collectors.registry import Collector, OperationSet, collectors_for, load_all
-from runbook_guard.engine.plan import CollectionPlan
+from runbook_guard.collectors.journal import Attribution, Journal, Problem
+from runbook_guard.collectors.registry import (
+    COLLECTORS,
+    Collector,
+    OperationSet,
+    collectors_for,
+    load_all,
+)
+from runbook_guard.engine.plan import CollectionPlan, MetricQuery
 
 Task = Callable[[], list[dict[str, Any]]]
 
@@ -149,6 +155,7 @@ def _unit(
             options,
             now,
             context.scope.page_size,
+            context.reach(account, collector.api.service),
         )
         try:
             return collector.run(call, requests)
@@ -182,9 +189,10 @@ def _enrichment_units(
             continue
         for query, selects in request.metrics:
             if selects(resource):
-                region = resource["region"]
-                if region == GLOBAL_REGION:
-                    region = context.regions[0]
+                region = metric_region(resource, context.global_region)
+                if region is None:
+                    _unplaced(context, by_account[resource["account"]], resource, query, now)
+                    continue
                 key = (resource["account"], region, query.window_seconds)
                 wanted.setdefault(key, []).append((resource, query))
         for log_query, selects in request.log_queries:
@@ -206,12 +214,59 @@ def _enrichment_units(
     return units
 
 
+def metric_region(resource: dict[str, Any], global_region: str) -> str | None:
+    """Where a resource's CloudWatch metrics are published, so where to ask for them.
+
+    A regional resource's own region. A global resource whose collector names a region key
+    (an S3 bucket's ``BucketRegion``) is asked in the region that key holds: S3 publishes a
+    bucket's metrics in the bucket's region, never in the first collected one. ``None`` when
+    that key is absent (its location call failed): asking elsewhere would find no datapoints
+    and pass as "no data". Any other global resource: the partition's global region (where
+    AWS publishes account-wide figures such as billing).
+    """
+    region = str(resource["region"])
+    if region != GLOBAL_REGION:
+        return region
+    collector = COLLECTORS.get(str(resource["type"]))
+    if collector is None or collector.region_key is None:
+        return global_region
+    found = (resource.get("data") or {}).get(collector.region_key)
+    return str(found) if found else None
+
+
+def _unplaced(
+    context: Context,
+    account: Account,
+    resource: dict[str, Any],
+    query: MetricQuery,
+    now: datetime,
+) -> None:
+    """A metric whose region is unknown: an error on its key, never a query elsewhere."""
+    call = _call(context, account, metrics.API, GLOBAL_REGION, now)
+    collector = COLLECTORS[str(resource["type"])]
+    problem = Problem(
+        "RegionUnknown",
+        f"the region of {resource['name']} ({collector.region_key}) is unknown, so its "
+        f"{query.namespace} metrics cannot be asked for where they are published",
+    )
+    call.record(
+        "GetMetricData",
+        problem,
+        resource=str(resource["id"]),
+        resource_type=str(resource["type"]),
+        data_keys=[f"metrics.{query.key}"],
+    )
+
+
 def _call(
     context: Context, account: Account, api: OperationSet, region: str, now: datetime
 ) -> Call:
     client = context.client(account, api.service, region)
     page_size = context.scope.page_size
-    return Call(api, client, context.journal, str(account.id), region, "", None, now, page_size)
+    reach = context.reach(account, api.service)
+    return Call(
+        api, client, context.journal, str(account.id), region, "", None, now, page_size, reach
+    )
 
 
 def _guarded(

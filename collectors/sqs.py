@@ -40,11 +40,11 @@ def typed_attributes(raw: Mapping[str, str]) -> dict[str, Any]:
     return typed
 
 
-def queue_arn(url: str, region: str) -> str:
+def queue_arn(call: Call, url: str) -> str:
     """The ARN from the URL alone, so a queue whose attributes were denied still has an id."""
     path = urlparse(url).path.strip("/").split("/")
     account, name = (path[-2], path[-1]) if len(path) >= 2 else ("", path[-1])
-    return f"arn:aws:sqs:{region}:{account}:{name}"
+    return call.arn("sqs", name, account=account)
 
 
 @register(API, QUEUE)
@@ -54,7 +54,7 @@ def collect_queues(call: Call, requests: Mapping[str, TypeRequest]) -> list[dict
         return []
     resources = []
     for url in urls:
-        arn = queue_arn(url, call.region)
+        arn = queue_arn(call, url)
         data: dict[str, Any] = {"QueueUrl": url}
         response = call.request(
             "GetQueueAttributes",

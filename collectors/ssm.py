@@ -31,6 +31,6 @@ def collect_parameters(call: Call, requests: Mapping[str, TypeRequest]) -> list[
             found[str(parameter["Name"])] = parameter
     resources = []
     for name, parameter in sorted(found.items()):
-        arn = f"arn:aws:ssm:{call.region}:{call.account}:parameter/{name.lstrip('/')}"
+        arn = call.arn("ssm", f"parameter/{name.lstrip('/')}")
         resources.append(call.resource(PARAMETER, arn, name, parameter))
     return resources

@@ -1,5 +1,6 @@
 """The stack's work: the four worker queues with their DLQs, the five Lambda functions (one
-holding the canary secret in its environment), and the ECS websocket service.
+holding the canary secret in its environment, one consuming another worker's queue), and the
+ECS websocket service.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
 
 WORKERS = ("pm", "dev", "qa", "ops")
 FUNCTIONS = ("ApiHandler", "PmAgentWorker", "DevAgentWorker", "QaAgentWorker", "OpsAgentWorker")
+#: Worker -> the queue its mapping reads when that is not its own: the ops queue is unconsumed.
+MISWIRED = {"ops": "pm"}
 
 
 def queues(stack: Stack) -> Iterator[tuple[str, str]]:
@@ -86,7 +89,12 @@ def functions(stack: Stack, role_arn: str, queues: dict[str, str]) -> list[str]:
         if kind != "ApiHandler":
             if kind != "DevAgentWorker":  # Violation RB-I04: no reserved concurrency.
                 lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=5)
-            queue = f"{stack.prefix}-{worker}-queue"
+            # Violation RB-I05 (sqs.work-queue-consumed): the ops worker's mapping names
+            # the pm queue (a copied ARN), so the ops queue has no consumer and the pm queue
+            # two. Every worker still has an enabled mapping from a work queue: a check from
+            # the function side alone (lambda.worker-consumes-queue) passes.
+            source = MISWIRED.get(worker, worker)
+            queue = f"{stack.prefix}-{source}-queue"
             lam.create_event_source_mapping(
                 EventSourceArn=queues[queue], FunctionName=name, BatchSize=10, Enabled=True
             )

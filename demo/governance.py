@@ -1,5 +1,5 @@
 """The stack's governance side: the Lambda role and the deployer user with its keys, the
-CloudTrail trail, and the monthly budget.
+CloudTrail trail, and the monthly budget (alerting the wrong way round).
 """
 
 from __future__ import annotations
@@ -57,7 +57,13 @@ def budget(stack: Stack) -> None:
             {
                 "Notification": {
                     "NotificationType": "ACTUAL",
-                    "ComparisonOperator": "GREATER_THAN",
+                    # Violation RB-C01 (budgets.alert-at-threshold): the runbook's "budget
+                    # alert at 80%" with its operator reversed: it notifies while spend is
+                    # LESS_THAN 80 % of the limit (all month) and never once 80 % is passed.
+                    # Every other field is right, and it is the stack's only budget: the rule
+                    # asks for at least one budget alerting correctly, so a second, correct
+                    # budget would make it pass.
+                    "ComparisonOperator": "LESS_THAN",
                     "Threshold": 80.0,
                     "ThresholdType": "PERCENTAGE",
                 },

@@ -3,10 +3,16 @@
 Mostly compliant, with the violations a real account drifts into (a DLQ holding messages, a
 queue at 300, a log group that never expires, a python3.9 function, a queue without redrive, a
 plain-String parameter, a second active deployer key, ...), so that every status a rule can
-give shows up in the demo. One module per service group writes its part (``governance``,
-``storage``, ``compute``, ``observability``); this one holds the names and the order. Works
-against in-process ``mock_aws`` and against a moto server (pass ``endpoint_url``);
-``copies=N`` repeats the stack under distinct prefixes for benchmarks.
+give shows up in the demo. Some are near misses that a shallow check passes (issue 8): PITR on
+with a 1-day window, a budget alert at 80 % whose operator is LESS_THAN, a work queue no
+function consumes while every worker has a mapping, a one-hour outage in a quiet day, queue
+alarms that can never fire in time, and the account past 10 concurrent executions while each
+function stays under 5. Each is marked, with the rule it trips, where it is written.
+
+One module per service group writes its part (``governance``, ``storage``, ``compute``,
+``observability``); this one holds the names and the order. Works against in-process
+``mock_aws`` and against a moto server (pass ``endpoint_url``); ``copies=N`` repeats the stack
+under distinct prefixes for benchmarks.
 """
 
 from __future__ import annotations
@@ -79,6 +85,8 @@ def seed_runbook_stack(
         stack = Stack(session, region, endpoint_url, name, secret, moment, account)
         seeded.prefixes.append(stack.prefix)
         _seed_copy(stack, seeded)
+    if copies:  # the account's own series: once per account and Region, not per copy
+        observability.account_metrics(stack)
     return seeded
 
 

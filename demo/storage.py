@@ -4,10 +4,13 @@ SSM parameters (one of them the canary secret as a SecureString).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from runbook_guard.demo.stack import Stack
+
+#: The data table's PITR recovery window: too short for the runbook's 35-day restore.
+PITR_RECOVERY_DAYS = 1
 
 
 def table(stack: Stack) -> None:
@@ -25,8 +28,14 @@ def table(stack: Stack) -> None:
             {"AttributeName": "sk", "KeyType": "RANGE"},
         ],
     )
+    # Violation RB-B01 (dynamodb.pitr-enabled): PITR is ENABLED, but with a 1-day recovery
+    # window where the runbook restores "within last 35 days" (AWS's default is 35).
     ddb.update_continuous_backups(
-        TableName=table, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+        TableName=table,
+        PointInTimeRecoverySpecification={
+            "PointInTimeRecoveryEnabled": True,
+            "RecoveryPeriodInDays": PITR_RECOVERY_DAYS,
+        },
     )
     ddb.update_time_to_live(
         TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"}
@@ -43,8 +52,12 @@ def table(stack: Stack) -> None:
 
 def buckets(stack: Stack) -> None:
     s3 = stack.client("s3")
+    # Outside us-east-1, S3 wants the Region named (seed_runbook_stack takes any Region).
+    where: dict[str, Any] = {}
+    if stack.region != "us-east-1":
+        where["CreateBucketConfiguration"] = {"LocationConstraint": stack.region}
     for suffix in ("generated-code", "backups", "logs-archive"):
-        s3.create_bucket(Bucket=f"{stack.prefix}-{suffix}")
+        s3.create_bucket(Bucket=f"{stack.prefix}-{suffix}", **where)
     s3.put_bucket_versioning(
         Bucket=f"{stack.prefix}-generated-code", VersioningConfiguration={"Status": "Enabled"}
     )

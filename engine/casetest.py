@@ -42,19 +42,22 @@ def _collected_options(rule: CompiledRule) -> dict[str, dict[str, list[Any]]]:
 
 
 def _case_snapshot(rule: CompiledRule, case: Mapping[str, Any]) -> Snapshot:
-    resources, types = [], {rule.resource_type, *(t for t, _ in rule.related.values())}
+    resources, types = [], {rule.resource_type, *(r.type for r in rule.related.values())}
+    accounts = {ACCOUNT}
     metric_keys = {name: query.key for name, query in rule.metrics.items()}
     log_keys = {name: query.key for name, query in rule.logs.items()}
     for entry in case.get("resources", []):
         rtype = entry.get("type", rule.resource_type)
         types.add(rtype)
         region = entry.get("region", REGION)
+        account = str(entry.get("account", ACCOUNT))
+        accounts.add(account)
         resource: dict[str, Any] = {
             "type": rtype,
-            "id": entry.get("id", f"arn:aws:test:{region}:{ACCOUNT}:{entry['name']}"),
+            "id": entry.get("id", f"arn:aws:test:{region}:{account}:{entry['name']}"),
             "name": entry["name"],
             "region": region,
-            "account": ACCOUNT,
+            "account": account,
             "data": entry.get("data", {}),
         }
         if "metrics" in entry:
@@ -65,6 +68,7 @@ def _case_snapshot(rule: CompiledRule, case: Mapping[str, Any]) -> Snapshot:
     incomplete = set(case.get("incomplete", []))
     types |= incomplete
     types.discard("")
+    accounts |= {str(a) for a in case.get("accounts", [])}
     return Snapshot(
         {
             "schema_version": 1,
@@ -72,7 +76,7 @@ def _case_snapshot(rule: CompiledRule, case: Mapping[str, Any]) -> Snapshot:
                 "tool_version": "test",
                 "started_at": "",
                 "finished_at": "",
-                "accounts": [ACCOUNT],
+                "accounts": sorted(accounts),
                 "regions": [REGION],
                 "parameters": {},
                 "options": _collected_options(rule),
@@ -80,8 +84,9 @@ def _case_snapshot(rule: CompiledRule, case: Mapping[str, Any]) -> Snapshot:
             "resources": resources,
             "errors": list(case.get("errors", [])),
             "coverage": [
-                {"type": t, "account": ACCOUNT, "region": REGION, "complete": t not in incomplete}
+                {"type": t, "account": a, "region": REGION, "complete": t not in incomplete}
                 for t in sorted(types)
+                for a in sorted(accounts)
             ],
         }
     )
@@ -99,14 +104,42 @@ def _check(results: list[dict[str, Any]], expect: Any) -> list[str]:
                     f"{name}: expected {expect}, got {result['status']}: {result['message']}"
                 )
         return failures
-    by_name = {(r["resource"] or {}).get("name", "(rule)"): r for r in results}
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for result in results:  # one name may have a result per account: "name@account" picks one
+        ref = result["resource"] or {}
+        name = ref.get("name", "(rule)")
+        by_name.setdefault(name, []).append(result)
+        if ref.get("account"):
+            by_name.setdefault(f"{name}@{ref['account']}", []).append(result)
     for name, status in expect.items():
-        got = by_name.get(name)
-        if got is None:
+        found = by_name.get(name)
+        if not found:
             failures.append(f"{name}: expected {status}, got no result")
-        elif got["status"] != status:
-            failures.append(f"{name}: expected {status}, got {got['status']}: {got['message']}")
+        for got in found or []:
+            if got["status"] != status:
+                where = (got["resource"] or {}).get("account", "")
+                failures.append(
+                    f"{name} ({where}): expected {status}, got {got['status']}: {got['message']}"
+                )
     return failures
+
+
+ADVERSARIAL_PREFIX = "adversarial:"
+
+
+def is_adversarial(case_name: str) -> bool:
+    """A case that tries to make its rule pass wrongly (near miss, wrong scope, empty list)."""
+    return case_name.startswith(ADVERSARIAL_PREFIX)
+
+
+def rules_without_adversarial_cases(policy_set: PolicySet) -> list[str]:
+    """Check rules no case has tried to fool (manual rules have nothing to fool)."""
+    return sorted(
+        entry.spec["id"]
+        for entry in policy_set.entries
+        if entry.spec.get("kind", "check") != "manual"
+        and not any(is_adversarial(str(c.get("name", ""))) for c in entry.spec.get("tests", []))
+    )
 
 
 def run_cases(policy_set: PolicySet) -> list[CaseOutcome]:

@@ -34,7 +34,11 @@ def describe(spec: Any) -> str:
         return " or ".join(f"({describe(s)})" for s in spec["any"])
     if "not" in spec:
         return f"not ({describe(spec['not'])})"
-    path = spec.get("label") or spec.get("path", "")
+    path = (
+        spec.get("label")
+        or spec.get("path")
+        or (f"related {spec['related']}" if "related" in spec else "")
+    )
     for name in QUANTIFIERS:
         if name in spec:
             return f"{name.replace('_', ' ')} of {path}: {describe(spec[name])}"
@@ -51,7 +55,7 @@ def describe(spec: Any) -> str:
 
 
 class RelatedMissing(Exception):
-    """The related resource an operand refers to does not exist: the condition is unmet."""
+    """The related set an operand refers to is empty: nothing to compare with (undecided)."""
 
     def __init__(self, alias: str) -> None:
         super().__init__(alias)
@@ -59,22 +63,36 @@ class RelatedMissing(Exception):
 
 
 def _operand_getter(at: tuple[str | int, ...], operand: Any) -> Callable[[EvalContext], Any]:
-    """A constant, or a field of a related resource (``{related: dlq, path: id}``)."""
+    """A constant, or a field of the related resources (``{related: dlq, path: id}``).
+
+    A related operand gives one value per related resource; the comparison must hold against
+    every one of them ("the visibility timeout is at least each consumer's timeout").
+    """
     if isinstance(operand, dict) and "related" in operand:
         if set(operand) - {"related", "path"}:
             raise CompileError(at, "a related operand takes only 'related' and 'path'")
         alias = str(operand["related"])
-        get = compile_at(at, str(operand.get("path", "id"))).get
+        envelope_path = str(operand.get("path", "id"))
+        get = compile_at(at, envelope_path).get
+        # The data keys the path reads, to ask whether a failed call left them absent.
+        data_path = envelope_path.removeprefix("data.") if envelope_path.startswith("data.") else ""
+        roots = compile_at(at, data_path).roots if data_path else frozenset()
 
-        def related(ctx: EvalContext) -> Any:
-            target = ctx.related.get(alias)
-            if target is None:
-                # Never None: a comparison with a missing resource must not meet an absent
-                # value (if_absent: null) and call it equal.
+        def related(ctx: EvalContext) -> list[Any]:
+            targets = ctx.related.get(alias) or []
+            if not targets:
+                # Nothing to compare with is undecided, never a comparison with None (which
+                # an absent value would meet) and never a False that a `not` could flip.
                 raise RelatedMissing(alias)
-            found = get(target)
-            ctx.evidence[f"related.{alias}"] = target.get("id")
-            return None if found is MISSING else found
+            values = []
+            for target in targets:
+                found = get(target)
+                if found is MISSING:
+                    blocked = ctx.blocked_of(target)(roots) if roots else []
+                    why = "; ".join(blocked) or f"{envelope_path} is absent from its data"
+                    raise NotComparable(f"related {alias} {target.get('name')}: {why}")
+                values.append(found)
+            return values
 
         return related
     return lambda _ctx: operand
@@ -110,13 +128,21 @@ def _leaf(at: tuple[str | int, ...], spec: dict[str, Any], op: Operator) -> Cond
                 ctx.evidence[key] = f"not returned (taken as {_short(value)})"
         ctx.evidence.setdefault(key, value)
         try:
-            ok = test(value, operand_of(ctx) if dynamic else constant, ctx.now)
+            if dynamic:
+                operands = operand_of(ctx)
+                ok = all(test(value, operand, ctx.now) for operand in operands)
+                ctx.evidence[f"{words} (against)"] = operands if len(operands) > 1 else operands[0]
+            else:
+                ok = test(value, constant, ctx.now)
         except NotComparable as error:
             ctx.causes.append(f"{path}: {error}")
             return UNDECIDED
         except RelatedMissing as missing:
-            ctx.failures.append(message or f"the related {missing.alias} does not exist")
-            return False
+            ctx.causes.append(
+                f"no {missing.alias} to compare {path} with (the rule's related "
+                f"'{missing.alias}' found none; when_missing says what that means)"
+            )
+            return UNDECIDED
         if not ok:
             ctx.failures.append(message or f"{path} is {_short(value)}; expected {words}")
         return ok
@@ -125,6 +151,8 @@ def _leaf(at: tuple[str | int, ...], spec: dict[str, Any], op: Operator) -> Cond
 
 
 def _quantifier(at: tuple[str | int, ...], spec: dict[str, Any], name: str) -> Condition:
+    if "related" in spec:
+        return _over_related(at, spec, name)
     path = spec.get("path")
     reader = compile_at(at, path)
     inner = compile_condition((*at, name), spec[name])
@@ -167,6 +195,46 @@ def _quantifier(at: tuple[str | int, ...], spec: dict[str, Any], name: str) -> C
     return quantified
 
 
+def _over_related(at: tuple[str | int, ...], spec: dict[str, Any], name: str) -> Condition:
+    """``{related: alarms, any_item: {...}}``: a condition on each related resource's data.
+
+    Each target is read with its own collection errors, so an alarm whose actions a failed call
+    left absent makes the answer undecided, never a match or a miss.
+    """
+    if "path" in spec or "if_absent" in spec:
+        raise CompileError(at, "a condition on 'related' resources takes no path or if_absent")
+    alias = str(spec["related"])
+    inner = compile_condition((*at, name), spec[name])
+    need_all = name == "all_items"
+    words = describe(spec)
+    message = spec.get("message")
+
+    def quantified(ctx: EvalContext) -> Any:
+        targets = ctx.related.get(alias) or []
+        verdicts = []
+        for target in targets:
+            child = ctx.of_target(target)
+            verdicts.append(inner(child))
+            ctx.causes.extend(f"{target['name']}: {cause}" for cause in child.causes)
+        matched = [t["name"] for t, v in zip(targets, verdicts, strict=True) if v is True]
+        ctx.evidence[f"{alias} (matching)"] = f"{len(matched)} of {len(targets)}" + (
+            f": {', '.join(matched[:5])}" if matched else ""
+        )
+        if need_all:
+            result: Any = (
+                False if False in verdicts else UNDECIDED if UNDECIDED in verdicts else True
+            )
+        else:
+            result = True if True in verdicts else UNDECIDED if UNDECIDED in verdicts else False
+        if result is False:
+            ctx.failures.append(
+                message or f"{len(matched)} of {len(targets)} {alias} match; expected {words}"
+            )
+        return result
+
+    return quantified
+
+
 def compile_condition(at: tuple[str | int, ...], spec: Any) -> Condition:
     """Compile one condition mapping (already parameter-substituted)."""
     if not isinstance(spec, dict):
@@ -182,6 +250,10 @@ def compile_condition(at: tuple[str | int, ...], spec: Any) -> Condition:
             return lambda ctx: _negate(ctx, inner, spec["not"])
         parts = [compile_condition((*at, key, i), s) for i, s in enumerate(spec[key])]
         return _all(parts) if key == "all" else _any(parts)
+    if "related" in spec and len(operators) == 1 and operators[0] in QUANTIFIERS:
+        return _over_related(at, spec, operators[0])
+    if "related" in spec:
+        raise CompileError(at, "a condition on 'related' resources takes all_items or any_item")
     if "path" not in spec:
         raise CompileError(at, "a condition needs 'path' with one operator, or all/any/not")
     if len(operators) != 1:

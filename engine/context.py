@@ -40,8 +40,8 @@ def nothing_blocked(_roots: frozenset[str]) -> list[str]:
 class EvalContext:
     """Per (rule, resource) state; a plain slotted class because one is made per evaluation."""
 
-    __slots__ = ("blocked", "causes", "data", "evidence", "failures", "now", "related",
-                 "resource", "tables")  # fmt: skip
+    __slots__ = ("blocked", "blocked_of", "causes", "data", "evidence", "failures", "now",
+                 "related", "resource", "tables")  # fmt: skip
 
     def __init__(
         self,
@@ -49,14 +49,17 @@ class EvalContext:
         data: Any,
         now: datetime,
         blocked: BlockedLookup,
-        related: Mapping[str, Mapping[str, Any] | None] | None = None,
+        related: Mapping[str, list[Mapping[str, Any]]] | None = None,
         tables: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.resource = resource
         self.data = data
         self.now = now
         self.blocked = blocked
-        self.related: Mapping[str, Mapping[str, Any] | None] = related or _EMPTY
+        #: Per alias, the related resources found (see engine/related.py).
+        self.related: Mapping[str, list[Mapping[str, Any]]] = related or _EMPTY
+        #: The blocked lookup of another resource (a related target's own collection errors).
+        self.blocked_of: Callable[[Mapping[str, Any]], BlockedLookup] = _nothing_for
         self.tables: Mapping[str, Mapping[str, Any]] = tables or _EMPTY
         self.evidence: dict[str, Any] = {}
         self.causes: list[str] = []
@@ -64,7 +67,20 @@ class EvalContext:
 
     def child(self, data: Any) -> EvalContext:
         """A context for one list item: same resource and clock, its own bookkeeping."""
-        return EvalContext(self.resource, data, self.now, self.blocked, self.related, self.tables)
+        child = EvalContext(self.resource, data, self.now, self.blocked, self.related, self.tables)
+        child.blocked_of = self.blocked_of
+        return child
+
+    def of_target(self, target: Mapping[str, Any]) -> EvalContext:
+        """A context reading a related resource: its data, its own collection errors."""
+        child = EvalContext(target, target["data"], self.now, self.blocked_of(target), None,
+                            self.tables)  # fmt: skip
+        child.blocked_of = self.blocked_of
+        return child
+
+
+def _nothing_for(_resource: Mapping[str, Any]) -> BlockedLookup:
+    return nothing_blocked
 
 
 _EMPTY: Mapping[str, Any] = {}

@@ -15,6 +15,7 @@ from typing import Any
 from runbook_guard.engine.context import NO_DATA, UNDECIDED, BlockedLookup, EvalContext
 from runbook_guard.engine.params import substitute
 from runbook_guard.engine.paths import MISSING
+from runbook_guard.engine.related import RelatedFinder, RelatedSpec
 from runbook_guard.engine.rules import CompiledRule
 from runbook_guard.engine.snapshot import ACCESS_DENIED, Snapshot, blocked_lookup
 
@@ -100,6 +101,22 @@ class Evaluator:
         # Per resource, computed once and shared by every rule: its reference in results and
         # which collection errors could explain holes in its data.
         self._facts: dict[int, tuple[dict[str, str], BlockedLookup]] = {}
+        self.finder = RelatedFinder(
+            snapshot.by_type,
+            snapshot.collected_types,
+            snapshot.incomplete,
+            lambda resource: self.facts(resource)[1],
+            self._plain_context,
+        )
+
+    def _plain_context(self, resource: Mapping[str, Any]) -> EvalContext:
+        blocked = self.facts(resource)[1]
+        ctx = EvalContext(resource, resource["data"], self.now, blocked, None, self.tables)
+        ctx.blocked_of = self._blocked_of
+        return ctx
+
+    def _blocked_of(self, resource: Mapping[str, Any]) -> BlockedLookup:
+        return self.facts(resource)[1]
 
     def facts(self, resource: Mapping[str, Any]) -> tuple[dict[str, str], BlockedLookup]:
         key = id(resource)
@@ -126,12 +143,8 @@ class Evaluator:
         gaps = self.snapshot.incomplete(rule.resource_type)
         if gaps and rule.names is None:
             extras.append(_error(rule, None, [*gaps, "resources may be missing from the check"]))
-        elif not selected and not extras:
-            message = rule.when_none_message or (
-                f"no {rule.resource_type} matched the rule's selection"
-                + ("; nothing to check" if rule.when_none in ("pass", "note") else "; expected one")
-            )
-            extras.append(_result(rule, None, rule.when_none, message))
+        else:
+            extras.extend(self._when_none(rule, selected, extras))
         # Selected resources come in snapshot order (type, account, region, id); results
         # about the rule itself or about missing resources go first, sorted the same way.
         extras.sort(key=_result_key)
@@ -139,6 +152,40 @@ class Evaluator:
         if rule.names is not None:
             checked.sort(key=_result_key)  # named resources come in the order of the names
         return extras + checked
+
+    def _when_none(
+        self,
+        rule: CompiledRule,
+        selected: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
+        extras: Sequence[Result],
+    ) -> list[Result]:
+        """The result of a rule nothing matched, decided per account.
+
+        With several accounts, one account's logging trail must not stand in for another
+        account that has none: each account without a match gets its own result.
+        """
+        message = rule.when_none_message or (
+            f"no {rule.resource_type} matched the rule's selection"
+            + ("; nothing to check" if rule.when_none in ("pass", "note") else "; expected one")
+        )
+        accounts = sorted(self.snapshot.metadata.get("accounts") or [])
+        if len(accounts) <= 1:
+            return [] if selected or extras else [_result(rule, None, rule.when_none, message)]
+        covered = {resource["account"] for resource, _ in selected}
+        covered |= {(r["resource"] or {}).get("account") for r in extras}
+        results = []
+        for account in accounts:
+            if account in covered:
+                continue
+            ref = {
+                "type": rule.resource_type,
+                "id": f"account:{account}",
+                "name": f"(none in account {account})",
+                "region": "",
+                "account": account,
+            }
+            results.append(_result(rule, ref, rule.when_none, f"{message} (account {account})"))
+        return results
 
     def _select(
         self, rule: CompiledRule
@@ -148,23 +195,17 @@ class Evaluator:
         results: list[Result] = []
         if rule.names is not None:
             gaps = self.snapshot.incomplete(rule.resource_type)
+            accounts = sorted(self.snapshot.metadata.get("accounts") or []) or [""]
             for name, bindings in rule.names:
                 found = self.snapshot.named(rule.resource_type, name)
-                if found:
-                    chosen.extend((resource, bindings) for resource in found)
-                    continue
-                ref = {
-                    "type": rule.resource_type,
-                    "id": name,
-                    "name": name,
-                    "region": "",
-                    "account": "",
-                }
-                if gaps:
-                    results.append(_error(rule, ref, [*gaps, f"cannot tell whether {name} exists"]))
-                else:
-                    message = f"{rule.resource_type} {name} does not exist"
-                    results.append(_result(rule, ref, "fail", message, observed="missing"))
+                chosen.extend((resource, bindings) for resource in found)
+                # A named resource must exist in every account collected: one account's table
+                # does not stand in for another's.
+                present = {resource["account"] for resource in found}
+                for account in accounts:
+                    if account in present or (account == "" and found):
+                        continue
+                    results.append(self._missing_named(rule, name, account, gaps))
         else:
             chosen = [(r, _NO_BINDINGS) for r in self.snapshot.by_type.get(rule.resource_type, [])]
         if rule.name_pattern is not None:
@@ -183,28 +224,39 @@ class Evaluator:
                 kept.append((resource, bindings))
         return kept, results
 
+    def _missing_named(
+        self, rule: CompiledRule, name: str, account: str, gaps: Sequence[str]
+    ) -> Result:
+        ref = {
+            "type": rule.resource_type,
+            "id": name,
+            "name": name,
+            "region": "",
+            "account": account,
+        }
+        if gaps:
+            return _error(rule, ref, [*gaps, f"cannot tell whether {name} exists"])
+        where = f" in account {account}" if account else ""
+        message = f"{rule.resource_type} {name} does not exist{where}"
+        return _result(rule, ref, "fail", message, observed="missing")
+
     def _context(
         self, rule: CompiledRule, resource: Mapping[str, Any], bindings: Mapping[str, Any]
     ) -> EvalContext:
-        blocked = self.facts(resource)[1]
-        if not rule.related:
-            return EvalContext(resource, resource["data"], self.now, blocked, None, self.tables)
-        related: dict[str, Mapping[str, Any] | None] = {}
-        for alias, (rtype, template) in rule.related.items():
-            name = str(substitute(template, {**rule.parameters, **bindings}))
-            candidates = self.snapshot.named(rtype, name)
-            same = [
-                c
-                for c in candidates
-                if c["account"] == resource["account"] and c["region"] == resource["region"]
-            ]
-            related[alias] = (same or candidates)[0] if (same or candidates) else None
-        context = EvalContext(resource, resource["data"], self.now, blocked, related, self.tables)
-        for alias, target in related.items():
-            if target is None:
-                name = str(substitute(rule.related[alias][1], {**rule.parameters, **bindings}))
-                context.evidence[f"related.{alias}"] = f"{name} (does not exist)"
-        return context
+        """The context of a (rule, resource); related resources resolved where the rule has any."""
+        return self._plain_context(resource)  # select.where reads the resource alone
+
+    def _resolve(
+        self,
+        rule: CompiledRule,
+        resource: Mapping[str, Any],
+        bindings: Mapping[str, Any],
+        ctx: EvalContext,
+    ) -> Any:
+        def name_of(spec: RelatedSpec) -> str:
+            return str(substitute(spec.name or "", {**rule.parameters, **bindings}))
+
+        return self.finder.resolve(rule.related, resource, ctx, name_of)
 
     def _undecided(
         self,
@@ -215,9 +267,7 @@ class Evaluator:
     ) -> Result:
         """An error result that still shows what could be read (evidence helps the fix)."""
         result = _error(rule, ref, ctx.causes, self.snapshot, resource)
-        for label, get in rule.evidence:
-            found = get(ctx.data)
-            ctx.evidence[label] = None if found is MISSING else found
+        _gather_evidence(rule, ctx)
         result["evidence"] = {key: _clean(value) for key, value in ctx.evidence.items()}
         return result
 
@@ -227,23 +277,17 @@ class Evaluator:
         facts = self._facts.get(id(resource))
         ref, blocked = facts if facts is not None else self.facts(resource)
         if rule.related:
-            ctx = self._context(rule, resource, bindings)
-            for alias, target in ctx.related.items():
-                rtype = rule.related[alias][0]
-                if target is not None:
-                    continue
-                if rtype not in self.snapshot.collected_types:
-                    cause = f"related {alias}: {rtype} was not collected in this snapshot"
-                    return _error(rule, ref, [cause], self.snapshot, resource)
-                if self.snapshot.incomplete(rtype):
-                    causes = [
-                        *self.snapshot.incomplete(rtype),
-                        f"cannot tell whether {alias} exists",
-                    ]
-                    return _error(rule, ref, causes, self.snapshot, resource)
+            ctx = self._plain_context(resource)
+            resolution = self._resolve(rule, resource, bindings, ctx)
+            if resolution.causes:
+                return _error(rule, ref, resolution.causes, self.snapshot, resource)
+            ctx.related = resolution.targets
+            if resolution.missing:
                 # Listed completely and not there: a finding whatever the conditions say (a
                 # `not` around the comparison must not turn a missing DLQ into a pass).
-                return self._finish(rule, ref, ctx, "fail", f"the related {alias} does not exist")
+                alias, message = resolution.missing[0]
+                status = rule.related[alias].when_missing or "fail"
+                return self._finish(rule, ref, ctx, status, message)
         else:
             ctx = EvalContext(resource, resource["data"], self.now, blocked, None, self.tables)
         # expect unmet is a fail; warn_unless (checked only once expect holds) unmet a warn.
@@ -299,15 +343,28 @@ class Evaluator:
         observed: Any = None,
     ) -> Result:
         evidence = ctx.evidence
-        for label, get in rule.evidence:
-            found = get(ctx.data)
-            evidence[label] = None if found is MISSING else found
+        _gather_evidence(rule, ctx)
         for key, value in evidence.items():
             if type(value) is float:
                 evidence[key] = _clean(value)
         if observed is None and evidence:
             observed = next(iter(evidence.values())) if len(evidence) == 1 else evidence
         return _result(rule, ref, status, message, observed, evidence)
+
+
+def _gather_evidence(rule: CompiledRule, ctx: EvalContext) -> None:
+    """The rule's extra evidence: paths read from the data, values computed (no data shown)."""
+    for label, get, is_value in rule.evidence:
+        if is_value:
+            causes = len(ctx.causes)
+            found = get(ctx)
+            del ctx.causes[causes:]  # evidence never decides a result
+            if isinstance(found, dict):
+                found = {key: _clean(value) for key, value in found.items()}
+            ctx.evidence[label] = None if found is UNDECIDED else _clean(found)
+        else:
+            found = get(ctx.data)
+            ctx.evidence[label] = None if found is MISSING else found
 
 
 def collection_gap(rule: CompiledRule, metadata: Mapping[str, Any]) -> str | None:

@@ -246,7 +246,15 @@ def _table(path: Path, located: Located, name: str, table: Any) -> dict[str, Any
     entries = data.data.get("entries") if isinstance(data.data, dict) else None
     if not isinstance(entries, dict):
         raise InputError([data.problem((), "a data file needs a mapping under 'entries'")])
-    return entries
+    return ReferenceTable(entries, as_of=data.data.get("as_of"))
+
+
+class ReferenceTable(dict[str, Any]):
+    """A data file's entries, remembering the date they are true as of (``data_as_of``)."""
+
+    def __init__(self, entries: dict[str, Any], as_of: Any = None) -> None:
+        super().__init__(entries)
+        self.as_of = as_of
 
 
 def _check_parameter_defaults(policy_set: PolicySet) -> list[str]:

@@ -6,9 +6,13 @@ stay ignorant of the policy language and a run with one rule makes a handful of 
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import jmespath
 
 #: A predicate over a resource envelope ``{type, id, name, region, account, data}``.
 #: Collectors call it before per-resource calls that cost one request per resource
@@ -16,15 +20,61 @@ from typing import Any
 ResourcePredicate = Callable[[Mapping[str, Any]], bool]
 
 
+#: A dimension value ``{each:PATH}`` stands for every value the JMESPath PATH finds in the
+#: resource's data (a table's index names: ``{each:GlobalSecondaryIndexes[].IndexName}``).
+_EACH = re.compile(r"^\{each:(?P<path>.+)\}$")
+
+
+@dataclass(frozen=True)
+class MetricPart:
+    """One metric name with its dimensions; a dimension may list several values.
+
+    Every combination of the listed values is one CloudWatch series, and the series of a part
+    are summed period by period: ``ThrottledRequests`` of a table is published per
+    ``Operation``, so "the table's throttled requests, all of them" is the sum over operations.
+    """
+
+    metric: str
+    dimensions: tuple[tuple[str, tuple[str, ...]], ...]
+
+    def series(self, resource: Mapping[str, Any]) -> list[list[dict[str, str]]]:
+        """Each series as the ``Dimensions`` GetMetricData wants, filled from the resource."""
+        fields = {k: str(resource.get(k, "")) for k in ("name", "id", "region", "account")}
+        choices: list[list[tuple[str, str]]] = []
+        for name, values in self.dimensions:
+            filled: list[str] = []
+            for value in values:
+                each = _EACH.match(value)
+                if each is None:
+                    filled.append(value.format_map(fields))
+                    continue
+                found = jmespath.search(each["path"], resource.get("data") or {})
+                items = found if isinstance(found, list) else [] if found is None else [found]
+                filled.extend(str(item) for item in items if item is not None)
+            choices.append([(name, v) for v in dict.fromkeys(filled)])
+        return [
+            [{"Name": n, "Value": v} for n, v in combination]
+            for combination in itertools.product(*choices)
+        ]
+
+
 @dataclass(frozen=True)
 class MetricQuery:
-    """One CloudWatch metric a rule needs, per selected resource.
+    """One CloudWatch figure a rule needs, per selected resource.
 
     ``key`` is where the value is stored: ``resource["metrics"][key]``; ``None`` there means
-    the metric had no datapoints in the window. Dimension values may hold the placeholders
-    ``{name}``, ``{id}``, ``{region}`` and ``{account}``, filled from each resource.
-    The collector asks for ``period_seconds`` periods over the last ``window_seconds`` and
-    folds the datapoints with ``reduce`` (sum, max, min, avg).
+    no period of the window had datapoints (or, for a ratio, no period reached
+    ``min_denominator``). Dimension values may hold the placeholders ``{name}``, ``{id}``,
+    ``{region}`` and ``{account}``, filled from each resource, or ``{each:PATH}``.
+
+    The collector asks for ``period_seconds`` periods over the last ``window_seconds``. Per
+    period, the series of every part of ``numerator`` are summed (a period no series has is
+    absent, not 0). With a ``denominator``, the figure of a period is numerator / denominator,
+    kept only where the denominator reaches ``min_denominator`` (and is above 0), a numerator
+    absent in such a period counting as 0: so one failed call out of one in a quiet hour is not
+    an outage, and an outage hour is not diluted by a quiet day. The periods' figures are then
+    folded with ``reduce`` (sum, max, min, avg). Ratios are computed here, not with
+    CloudWatch metric math, which moto does not evaluate and auditors cannot re-run by hand.
     """
 
     key: str
@@ -35,11 +85,43 @@ class MetricQuery:
     window_seconds: int
     period_seconds: int
     reduce: str
+    #: Every part summed per period; empty means the single part (metric, dimensions).
+    parts: tuple[MetricPart, ...] = ()
+    #: Per-period divisor; empty means no ratio.
+    denominator: tuple[MetricPart, ...] = ()
+    min_denominator: float = 0.0
+
+    @property
+    def numerator(self) -> tuple[MetricPart, ...]:
+        """The parts summed per period (the single metric when no parts were given)."""
+        if self.parts:
+            return self.parts
+        return (MetricPart(self.metric, tuple((n, (v,)) for n, v in self.dimensions)),)
 
     def resolved_dimensions(self, resource: Mapping[str, Any]) -> list[dict[str, str]]:
-        """The dimensions with the resource's own fields filled in, as GetMetricData wants them."""
+        """The dimensions of a single-series query with the resource's own fields filled in."""
         fields = {k: str(resource.get(k, "")) for k in ("name", "id", "region", "account")}
         return [{"Name": n, "Value": v.format_map(fields)} for n, v in self.dimensions]
+
+    def describe_window(self) -> str:
+        """The window in words, for the expected text reports show."""
+        window = _duration(self.window_seconds)
+        if self.period_seconds >= self.window_seconds:
+            return f"over the last {window}"
+        period = _duration(self.period_seconds, adjective=True)
+        how = {"max": "worst", "min": "lowest", "sum": "sum of each", "avg": "average"}
+        return f"{how.get(self.reduce, self.reduce)} {period} period of the last {window}"
+
+
+def _duration(seconds: int, adjective: bool = False) -> str:
+    """``7 days`` / ``day``, or as an adjective ``5-minute`` / ``1-hour``."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0:
+            count = seconds // size
+            if adjective:
+                return f"{count}-{unit}"
+            return unit if count == 1 else f"{count} {unit}s"
+    return f"{seconds}-second" if adjective else f"{seconds} seconds"
 
 
 @dataclass(frozen=True)

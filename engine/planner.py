@@ -60,8 +60,8 @@ def build_plan(rules: Sequence[CompiledRule], parameters: Mapping[str, Any]) -> 
             request.log_queries.append((log_query, selects))
         for key, value in rule.collect.items():
             _merge_option(request.options, key, value)
-        for related_type, _template in rule.related.values():
-            plan.request(related_type)
+        for related in rule.related.values():
+            plan.request(related.type)
     for request in plan.types.values():
         request.metrics.sort(key=lambda pair: pair[0].key)
         request.log_queries.sort(key=lambda pair: pair[0].key)

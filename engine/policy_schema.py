@@ -47,9 +47,26 @@ def _condition() -> dict[str, Any]:
         },
         "message": _text("what the finding says when this condition is not met"),
         "label": _text("a name for the value in evidence and in the expected text"),
+        "related": _text(
+            "instead of path: the related resources of this alias, each judged by the "
+            "all_items / any_item condition on its own data"
+        ),
+    }
+    related_operand = {
+        "type": "object",
+        "required": ["related"],
+        "additionalProperties": False,
+        "properties": {
+            "related": _text("alias of a related resource"),
+            "path": _text("JMESPath into the related resource's envelope (default id)"),
+        },
+        "description": "compare with each related resource's value; all must satisfy",
     }
     for op in OPERATORS.values():
-        properties[op.name] = {**op.operand, "description": f"{op.symbol}: {op.description}"}
+        operand = op.operand
+        if op.name in ("lt", "le", "gt", "ge", "older_than", "newer_than"):
+            operand = {"anyOf": [op.operand, related_operand]}
+        properties[op.name] = {**operand, "description": f"{op.symbol}: {op.description}"}
     for name, description in QUANTIFIERS.items():
         properties[name] = {"$ref": "#/$defs/condition", "description": description}
     return {
@@ -71,6 +88,12 @@ def _value() -> dict[str, Any]:
             "if_absent": {"description": "value to use when the path is absent"},
             "metric": _text("name of a metric declared in the rule's metrics"),
             "logs": _text("name of a log query declared in the rule's logs"),
+            "max_of": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"$ref": "#/$defs/value"},
+                "description": "the largest of these values; no data only when all have none",
+            },
             "ratio": {
                 "type": "object",
                 "required": ["numerator", "denominator"],
@@ -95,6 +118,7 @@ def _value() -> dict[str, Any]:
                 "description": "a field of the reference-data entry for the key; a key not in "
                 "the table is 'no data'",
             },
+            "data_as_of": _text("the as_of date of a data table (for its age, with days_since)"),
             "const": {"type": ["number", "string"]},
             "scale": {"type": ["number", "string"], "description": "multiply the value by this"},
             "unit": _text(
@@ -109,17 +133,46 @@ def _value() -> dict[str, Any]:
 def _metric() -> dict[str, Any]:
     return {
         "type": "object",
-        "required": ["namespace", "metric", "stat"],
+        "required": ["namespace", "stat"],
         "additionalProperties": False,
         "properties": {
             "namespace": _text("CloudWatch namespace, e.g. AWS/Lambda"),
-            "metric": _text("metric name, e.g. Errors"),
+            "sum_of": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "required": ["metric"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "metric": {"type": ["string", "array"], "items": {"type": "string"}},
+                        "dimensions": _dimensions(),
+                    },
+                },
+                "description": "instead of metric and dimensions: series with their own "
+                "dimensions, summed period by period (a table's events and its indexes')",
+            },
+            "metric": {
+                "type": ["string", "array"],
+                "items": {"type": "string"},
+                "description": "metric name, e.g. Errors; a list is summed period by period",
+            },
             "stat": _text("Sum, Average, Maximum, Minimum, SampleCount or pNN"),
-            "dimensions": {
+            "dimensions": _dimensions(),
+            "per": {
                 "type": "object",
-                "additionalProperties": {"type": "string"},
-                "description": "dimension values; {name}, {id}, {region}, {account} are filled "
-                "from each resource",
+                "required": ["metric"],
+                "additionalProperties": False,
+                "properties": {
+                    "metric": {"type": ["string", "array"], "items": {"type": "string"}},
+                    "dimensions": _dimensions(),
+                    "at_least": {
+                        "type": ["number", "string"],
+                        "description": "only periods where the divisor reaches this count",
+                    },
+                },
+                "description": "divide per period by this metric (a rate per period): the "
+                "worst period is not diluted by a quiet window",
             },
             "window_hours": {"type": ["number", "string"], "description": "how far back to look"},
             "period_minutes": {
@@ -131,6 +184,49 @@ def _metric() -> dict[str, Any]:
                 "description": "how datapoints fold into one value; default from stat",
             },
         },
+    }
+
+
+def _dimensions() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": {
+            "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]
+        },
+        "description": "dimension values; {name}, {id}, {region}, {account} are filled from each "
+        "resource, {each:PATH} is every value PATH finds in its data; a list of values is "
+        "one series each, summed period by period",
+    }
+
+
+def _related() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["type"],
+        "additionalProperties": False,
+        "properties": {
+            "type": {"type": "string", "pattern": RESOURCE_TYPE_PATTERN},
+            "name": _text(
+                "name template; may use the same ${list parameter} as select.names, bound to "
+                "the selected resource's item"
+            ),
+            "from": _text(
+                "JMESPath into the selected resource's data giving the target's ARN, id or "
+                "name (or a list of them); each must exist"
+            ),
+            "referenced_by": _text(
+                "JMESPath into each target's data giving ARNs/ids (or names, with key: name) "
+                "of the resources it refers to: the targets are those naming this resource"
+            ),
+            "key": {"enum": ["id", "name"], "description": "what referenced_by values name"},
+            "where": {"$ref": "#/$defs/condition", "description": "keep targets matching this"},
+            "when_missing": {
+                "enum": STATUSES_DECIDED,
+                "description": "status when no target is found (default: fail for name/from; "
+                "for referenced_by/where the conditions decide)",
+            },
+        },
+        "description": "another resource of the selected resource's account and region",
     }
 
 
@@ -169,21 +265,7 @@ def _rule() -> dict[str, Any]:
                     "where": {"$ref": "#/$defs/condition"},
                 },
             },
-            "related": {
-                "type": "object",
-                "additionalProperties": {
-                    "type": "object",
-                    "required": ["type", "name"],
-                    "additionalProperties": False,
-                    "properties": {
-                        "type": {"type": "string", "pattern": RESOURCE_TYPE_PATTERN},
-                        "name": _text(
-                            "name template; may use the same ${list parameter} as "
-                            "select.names, bound to the selected resource's item"
-                        ),
-                    },
-                },
-            },
+            "related": {"type": "object", "additionalProperties": _related()},
             "metrics": {"type": "object", "additionalProperties": {"$ref": "#/$defs/metric"}},
             "logs": {
                 "type": "object",
@@ -225,10 +307,34 @@ def _rule() -> dict[str, Any]:
             },
             "evidence": {
                 "type": "object",
-                "additionalProperties": {"type": "string"},
-                "description": "label -> JMESPath: extra values every result records as evidence "
-                "(null when absent), e.g. who and when for a CloudTrail event",
+                "additionalProperties": {
+                    "anyOf": [
+                        {"type": "string"},
+                        {"$ref": "#/$defs/value"},
+                        {
+                            "type": "object",
+                            "required": ["related"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "related": _text("alias of a related resource"),
+                                "path": _text("JMESPath into its envelope (data.Threshold)"),
+                            },
+                        },
+                    ]
+                },
+                "description": "label -> JMESPath, a value, or {related, path} (that field of "
+                "each related resource, shown by name, never judged): extra figures every result "
+                "records as evidence (null when absent), e.g. who and when for a CloudTrail "
+                "event, or the whole window's rate beside the worst period's",
             },
+            "replaces": {
+                "type": "array",
+                "items": {"type": "string", "pattern": ID_PATTERN},
+                "description": "earlier ids of this rule: waivers, history and SARIF "
+                "fingerprints written for them follow it",
+            },
+            "quote": _text("the runbook's own words this rule encodes"),
+            "rationale": _text("why the thresholds, window and scope are what they are"),
             "no_data": {"enum": STATUSES_DECIDED, "default": "error"},
             "when_none": {"enum": STATUSES_DECIDED, "default": "note"},
             "when_none_message": _text("what the result says when nothing matched the selection"),
@@ -259,6 +365,7 @@ def _case() -> dict[str, Any]:
                         "name": {"type": "string"},
                         "id": {"type": "string"},
                         "region": {"type": "string"},
+                        "account": {"type": "string"},
                         "data": {"type": "object"},
                         "metrics": {"type": "object"},
                         "logs": {"type": "object"},
@@ -266,6 +373,11 @@ def _case() -> dict[str, Any]:
                 },
             },
             "errors": {"type": "array", "items": {"type": "object"}},
+            "accounts": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "accounts the case's snapshot covers (beside the resources' own)",
+            },
             "incomplete": {
                 "type": "array",
                 "items": {"type": "string"},

@@ -18,7 +18,7 @@ from runbook_guard.engine.timeutil import iso
 from runbook_guard.engine.waivers import apply_waivers
 
 STATUSES = ("pass", "note", "warn", "fail", "error", "manual", "waived")
-RESULTS_SCHEMA_VERSION = 1
+RESULTS_SCHEMA_VERSION = 2
 
 
 def _summary(results: Sequence[Mapping[str, Any]], rules: Sequence[CompiledRule]) -> dict[str, Any]:
@@ -50,7 +50,8 @@ def build_results(
 ) -> dict[str, Any]:
     """Evaluate and wrap the results with everything a reader needs to trust them."""
     results = evaluate_rules(rules, snapshot, now, policy_set.tables)
-    register = apply_waivers(results, waivers, now)
+    renamed = {old: rule.id for rule in rules for old in rule.replaces}
+    register = apply_waivers(results, waivers, now, renamed)
     summary = _summary(results, rules)
     summary["gate"] = {"fail_on": fail_on, "blocking": blocking(results, fail_on)}
     metadata = snapshot.metadata

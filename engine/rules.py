@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import re
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from runbook_guard.engine.access import CompileError
+from runbook_guard.engine.access import CompileError, compile_at
 from runbook_guard.engine.conditions import Condition, compile_condition, describe
 from runbook_guard.engine.params import ParameterError, expand_names, references, substitute
-from runbook_guard.engine.paths import PathError, compile_path
-from runbook_guard.engine.plan import LogQuery, MetricQuery
+from runbook_guard.engine.paths import MISSING, PathError, compile_path
+from runbook_guard.engine.plan import LogQuery, MetricPart, MetricQuery
+from runbook_guard.engine.reads import rule_reads
+from runbook_guard.engine.related import RelatedSpec
 from runbook_guard.engine.thresholds import Levels, ThresholdError, parse_levels
 from runbook_guard.engine.values import Value, compile_value
 
@@ -50,14 +54,24 @@ class CompiledRule:
     names: list[tuple[str, dict[str, Any]]] | None = None
     name_pattern: re.Pattern[str] | None = None
     where: Condition | None = None
-    related: dict[str, tuple[str, str]] = field(default_factory=dict)
+    related: dict[str, RelatedSpec] = field(default_factory=dict)
     expect: Condition | None = None
     warn_unless: Condition | None = None
     value: Value | None = None
     levels: Levels | None = None
     unit: str = ""
     informational: bool = False
-    evidence: list[tuple[str, Any]] = field(default_factory=list)
+    #: label -> a path getter (called with the data) or a compiled value (with the context).
+    evidence: list[tuple[str, Any, bool]] = field(default_factory=list)
+    #: Earlier ids of this rule: waivers, history and fingerprints written for them follow it.
+    replaces: list[str] = field(default_factory=list)
+    #: Per resource type, the top-level data keys the rule reads (the collection plan's input).
+    reads: dict[str, set[str]] = field(default_factory=dict)
+    #: (type, key) -> a path reading it, to name it when no collection call fills the key.
+    read_by: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: The runbook's own words the rule encodes, and why its thresholds are what they are.
+    quote: str = ""
+    rationale: str = ""
     no_data: str = "error"
     when_none: str = "note"
     when_none_message: str = ""
@@ -104,7 +118,12 @@ class CompiledRule:
             "tags": list(self.tags),
             "pack": self.pack,
         }
-        for key in ("description", "remediation", "expected"):
+        if self.replaces:
+            meta["replaces"] = list(self.replaces)
+        windows = sorted({q.describe_window() for q in self.metrics.values()})
+        if windows:
+            meta["window"] = "; ".join(windows)
+        for key in ("description", "remediation", "expected", "quote", "rationale"):
             if getattr(self, key):
                 meta[key] = getattr(self, key)
         if self.resource_type:
@@ -130,6 +149,65 @@ def _hours(at: tuple[str | int, ...], value: Any, default: float) -> int:
     return int(float(hours) * 3600)
 
 
+_PLACEHOLDERS = frozenset({"name", "id", "region", "account"})
+
+
+def _check_placeholders(at: tuple[str | int, ...], value: str) -> None:
+    """Only what the collector can fill: {name} {id} {region} {account}, or a whole {each:PATH}."""
+    if value.startswith("{each:") and value.endswith("}") and value.count("{") == 1:
+        compile_at(at, value[len("{each:") : -1])
+        return
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
+    except ValueError as error:
+        raise CompileError(at, f"dimension value {value!r}: {error}") from None
+    for name in fields:
+        if name not in _PLACEHOLDERS:
+            known = ", ".join(f"{{{n}}}" for n in sorted(_PLACEHOLDERS))
+            raise CompileError(
+                at, f"dimension value {value!r}: {{{name}}} is not one of {known} or {{each:PATH}}"
+            )
+
+
+def _dimensions(at: tuple[str | int, ...], spec: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if spec is None:
+        return ()
+    if not isinstance(spec, dict):
+        raise CompileError(at, "dimensions must be a mapping of name to value(s)")
+    dims = []
+    for name, value in sorted(spec.items()):
+        values = value if isinstance(value, list) else [value]
+        if not values or not all(isinstance(v, str) and v for v in values):
+            raise CompileError((*at, name), "a dimension value is text or a non-empty list of text")
+        for item in values:
+            _check_placeholders((*at, name), item)
+        dims.append((str(name), tuple(values)))
+    return tuple(dims)
+
+
+def _parts(at: tuple[str | int, ...], spec: dict[str, Any]) -> tuple[MetricPart, ...]:
+    if "sum_of" in spec:  # series with different dimensions, summed period by period
+        if "metric" in spec or "dimensions" in spec:
+            raise CompileError(at, "sum_of replaces metric and dimensions")
+        items = spec["sum_of"]
+        if not isinstance(items, list) or not items:
+            raise CompileError((*at, "sum_of"), "sum_of takes a non-empty list")
+        return tuple(p for i, item in enumerate(items) for p in _parts((*at, "sum_of", i), item))
+    if "metric" not in spec:
+        raise CompileError(at, "a metric needs 'metric' (or 'sum_of')")
+    names = spec["metric"] if isinstance(spec["metric"], list) else [spec["metric"]]
+    dims = _dimensions((*at, "dimensions"), spec.get("dimensions"))
+    return tuple(MetricPart(str(name), dims) for name in names)
+
+
+def _part_text(parts: tuple[MetricPart, ...]) -> str:
+    """The parts as canonical JSON: two different queries never share a stored key."""
+    return json.dumps(
+        [[p.metric, [[k, list(v)] for k, v in p.dimensions]] for p in parts],
+        separators=(",", ":"),
+    )
+
+
 def _metric_query(at: tuple[str | int, ...], spec: dict[str, Any]) -> MetricQuery:
     stat = str(spec["stat"])
     if not _METRIC_STAT.match(stat):
@@ -146,11 +224,32 @@ def _metric_query(at: tuple[str | int, ...], spec: dict[str, Any]) -> MetricQuer
     reduce = str(
         spec.get("reduce") or _DEFAULT_REDUCE.get(stat, "max" if stat[0] == "p" else "avg")
     )
-    dimensions = tuple(sorted((str(k), str(v)) for k, v in (spec.get("dimensions") or {}).items()))
-    dims = ",".join(f"{k}={v}" for k, v in dimensions)
-    key = f"{spec['namespace']}/{spec['metric']}:{stat}:{dims}:{window}s/{period}s:{reduce}"
-    return MetricQuery(key, str(spec["namespace"]), str(spec["metric"]), stat, dimensions,
-                       window, period, reduce)  # fmt: skip
+    parts = _parts(at, spec)
+    per = spec.get("per")
+    denominator: tuple[MetricPart, ...] = ()
+    at_least = 0.0
+    if per is not None:
+        denominator = _parts((*at, "per"), per)
+        floor = per.get("at_least", 0)
+        if isinstance(floor, bool) or not isinstance(floor, (int, float)) or floor < 0:
+            raise CompileError((*at, "per", "at_least"), "at_least must be a number >= 0")
+        at_least = float(floor)
+    simple = len(parts) == 1 and all(len(v) == 1 for _, v in parts[0].dimensions) and not per
+    namespace = str(spec["namespace"])
+    if simple:
+        dims = ",".join(f"{k}={v[0]}" for k, v in parts[0].dimensions)
+        key = f"{namespace}/{parts[0].metric}:{stat}:{dims}:{window}s/{period}s:{reduce}"
+    else:
+        key = f"{namespace}/{_part_text(parts)}:{stat}"
+        if denominator:
+            key += f"/per:{_part_text(denominator)}>={at_least!r}"
+        key += f":{window}s/{period}s:{reduce}"
+    first = parts[0]
+    return MetricQuery(
+        key, namespace, first.metric, stat, tuple((k, v[0]) for k, v in first.dimensions),
+        window, period, reduce,
+        parts=() if simple else parts, denominator=denominator, min_denominator=at_least,
+    )  # fmt: skip
 
 
 def compile_rule(
@@ -181,6 +280,8 @@ def compile_rule(
         no_data=spec.get("no_data", "error"), when_none=spec.get("when_none", "note"),
         when_none_message=str(resolved.get("when_none_message", "")),
         collect=dict(resolved.get("collect") or {}), parameters=parameters,
+        replaces=list(spec.get("replaces", [])), quote=str(resolved.get("quote", "")).strip(),
+        rationale=str(resolved.get("rationale", "")).strip(),
     )  # fmt: skip
     if kind == "manual":
         _require_absent(spec, ("resource", "select", "expect", "warn_unless", "value", "levels"))
@@ -196,7 +297,18 @@ def compile_rule(
     for name, query in (resolved.get("logs") or {}).items():
         window = _hours(("logs", name, "window_hours"), query.get("window_hours"), 24)
         rule.logs[name] = LogQuery(f"count({query['pattern']})/{window}s", query["pattern"], window)
+    _check_aliases(rule, resolved)
     _compile_checks(rule, resolved, tables)
+    try:
+        related_resolved = substitute(
+            {a: {k: v for k, v in t.items() if k != "name"} for a, t in related_spec.items()},
+            parameters,
+        )
+    except ParameterError as error:
+        raise CompileError(("related",), str(error)) from None
+    reads = rule_reads(resolved, rule.resource_type, related_resolved)
+    rule.reads = {t: set(keys) for t, keys in reads.keys.items() if t}
+    rule.read_by = dict(reads.where)
     return rule
 
 
@@ -228,13 +340,73 @@ def _compile_selection(
         rule.where = compile_condition(("select", "where"), select["where"])
     bound = {name for _, bindings in rule.names or [] for name in bindings}
     for alias, target in related_spec.items():
-        template = str(target["name"])
-        for _, name in references(template):
-            if isinstance(parameters.get(name), list) and name not in bound:
-                where = ("related", alias, "name")
-                message = f"list parameter '${{{name}}}' is not bound by select.names"
-                raise CompileError(where, message)
-        rule.related[alias] = (str(target["type"]), template)
+        rule.related[alias] = _related(("related", alias), alias, target, parameters, bound)
+    for where_at, _alias in _aliases(("select", "where"), select.get("where")):
+        message = "select.where reads the selected resource alone; compare with related in expect"
+        raise CompileError(where_at, message)
+
+
+def _aliases(at: tuple[str | int, ...], node: Any) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every related alias a condition or value names, where it names it."""
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    if isinstance(node, dict):
+        if isinstance(node.get("related"), str):
+            found.append(((*at, "related"), node["related"]))
+        for key, child in node.items():
+            found.extend(_aliases((*at, key), child))
+    elif isinstance(node, list):
+        for index, child in enumerate(node):
+            found.extend(_aliases((*at, index), child))
+    return found
+
+
+def _check_aliases(rule: CompiledRule, resolved: dict[str, Any]) -> None:
+    """A condition on an undeclared alias would see an empty set: refuse it at load time."""
+    for key in ("expect", "warn_unless", "value", "evidence"):
+        for at, alias in _aliases((key,), resolved.get(key)):
+            if alias not in rule.related:
+                declared = ", ".join(sorted(rule.related)) or "none"
+                raise CompileError(at, f"related '{alias}' is not declared (declared: {declared})")
+
+
+def _related(
+    at: tuple[str | int, ...],
+    alias: str,
+    target: dict[str, Any],
+    parameters: Mapping[str, Any],
+    bound: set[str],
+) -> RelatedSpec:
+    ways = [k for k in ("name", "from", "referenced_by") if k in target]
+    if len(ways) > 1:
+        raise CompileError(at, f"a related resource is found one way, not by {' and '.join(ways)}")
+    if not ways and "where" not in target:
+        raise CompileError(at, "a related resource needs name, from, referenced_by or where")
+    name = None
+    if "name" in target:
+        name = str(target["name"])
+        for _, parameter in references(name):
+            if isinstance(parameters.get(parameter), list) and parameter not in bound:
+                message = f"list parameter '${{{parameter}}}' is not bound by select.names"
+                raise CompileError((*at, "name"), message)
+    try:  # everything but the name template, which is bound per selected resource
+        rest = substitute({k: v for k, v in target.items() if k != "name"}, parameters)
+    except ParameterError as error:
+        raise CompileError(at, str(error)) from None
+    key = str(rest.get("key", "id"))
+    if key != "id" and "referenced_by" not in rest:
+        raise CompileError((*at, "key"), "key goes with referenced_by")
+    return RelatedSpec(
+        alias=alias,
+        type=str(rest["type"]),
+        name=name,
+        source=compile_at((*at, "from"), rest["from"]) if "from" in rest else None,
+        back=compile_at((*at, "referenced_by"), rest["referenced_by"])
+        if "referenced_by" in rest
+        else None,
+        key=key,
+        where=compile_condition((*at, "where"), rest["where"]) if "where" in rest else None,
+        when_missing=rest.get("when_missing"),
+    )
 
 
 def _compile_checks(
@@ -249,12 +421,26 @@ def _compile_checks(
     elif has_value != has_levels:
         missing = "levels" if has_value else "value"
         raise CompileError((missing,), f"'value' and 'levels' go together; '{missing}' is missing")
+    metric_keys = {name: q.key for name, q in rule.metrics.items()}
+    log_keys = {name: q.key for name, q in rule.logs.items()}
     for label, expression in (resolved.get("evidence") or {}).items():
+        if isinstance(expression, dict) and "related" in expression:  # each target's field
+            rule.evidence.append(
+                (str(label), _related_evidence(("evidence", label), expression), True)
+            )
+            continue
+        if isinstance(expression, dict):  # a value (a ratio over the whole window, say)
+            where: tuple[str | int, ...] = ("evidence", label)
+            figure = compile_value(where, expression, metric_keys, log_keys, tables)
+            if "ratio" in expression and expression.get("unit") == "%":
+                figure = _percent(figure)
+            rule.evidence.append((str(label), figure, True))
+            continue
         try:
             getter, _roots = compile_path(str(expression))
         except PathError as error:
             raise CompileError(("evidence", label), str(error)) from None
-        rule.evidence.append((str(label), getter))
+        rule.evidence.append((str(label), getter, False))
     if "expect" not in resolved and "warn_unless" not in resolved and not has_value:
         message = "a check rule needs 'expect', 'warn_unless', or 'value' with 'levels'"
         raise CompileError((), message)
@@ -267,8 +453,6 @@ def _compile_checks(
         words.append(f"warn unless {describe(resolved['warn_unless'])}")
     if has_value:
         rule.unit = str(resolved["value"].get("unit", ""))
-        metric_keys = {name: q.key for name, q in rule.metrics.items()}
-        log_keys = {name: q.key for name, q in rule.logs.items()}
         value = compile_value(("value",), resolved["value"], metric_keys, log_keys, tables)
         if "ratio" in resolved["value"] and rule.unit == "%":
             value = _percent(value)
@@ -282,7 +466,31 @@ def _compile_checks(
             except ThresholdError as error:
                 raise CompileError(("levels",), str(error)) from None
             words.append(rule.levels.describe())
+    if has_value:
+        windows = sorted({q.describe_window() for q in rule.metrics.values()})
+        words.extend(windows)
     rule.expected = "; ".join(words)
+
+
+def _related_evidence(at: tuple[str | int, ...], spec: dict[str, Any]) -> Value:
+    """``{related: alarms, path: data.Threshold}``: that field of every related resource.
+
+    Shown, never judged (an alarm's threshold on a rate row); name -> value, so a reader sees
+    which alarm says what.
+    """
+    if set(spec) - {"related", "path"}:
+        raise CompileError(at, "related evidence takes only 'related' and 'path'")
+    alias = str(spec["related"])
+    get = compile_at(at, str(spec.get("path", "id"))).get
+
+    def values(ctx: Any) -> Any:
+        shown = {}
+        for target in ctx.related.get(alias) or []:
+            found = get(target)
+            shown[str(target["name"])] = None if found is MISSING else found
+        return shown
+
+    return values
 
 
 def _percent(value: Value) -> Value:

@@ -22,6 +22,7 @@ ACCESS_DENIED = {
     "UnauthorizedOperation",
     "AuthorizationError",
     "UnrecognizedClientException",
+    "KMSAccessDeniedException",
 }
 
 _NO_CAUSES: list[str] = []

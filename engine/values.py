@@ -17,7 +17,10 @@ from runbook_guard.engine.timeutil import days_between, parse_timestamp
 
 Value = Callable[[EvalContext], Any]
 
-VALUE_SOURCES = ("path", "metric", "logs", "ratio", "days_since", "days_until", "lookup", "const")
+VALUE_SOURCES = (
+    "path", "metric", "logs", "ratio", "max_of", "days_since", "days_until", "lookup",
+    "data_as_of", "const",
+)  # fmt: skip
 
 
 def compile_value(
@@ -48,11 +51,22 @@ def compile_value(
         base = _stored_value(at, spec, source, metric_keys if source == "metric" else log_keys)
     elif source == "ratio":
         base = _ratio(sub("numerator"), sub("denominator"))
+    elif source == "max_of":
+        if not isinstance(spec["max_of"], list) or not spec["max_of"]:
+            raise CompileError((*at, "max_of"), "max_of takes a non-empty list of values")
+        base = _max_of(
+            [
+                compile_value((*at, "max_of", i), item, metric_keys, log_keys, tables)
+                for i, item in enumerate(spec["max_of"])
+            ]
+        )
     elif source in ("days_since", "days_until"):
         inner = compile_value((*at, source), spec[source], metric_keys, log_keys, tables)
         base = _days(inner, since=source == "days_since")
     elif source == "lookup":
         base = _lookup(at, spec["lookup"], sub("key"), tables)
+    elif source == "data_as_of":
+        base = _as_of(at, str(spec["data_as_of"]), tables)
     else:
         constant = spec["const"]
 
@@ -65,9 +79,22 @@ def compile_value(
 
 
 def _scaled(value: Any, factor: float) -> Any:
-    if value is UNDECIDED or value is NO_DATA or not isinstance(value, (int, float)):
-        return value
-    return value * factor
+    number = _numeric(value)
+    return value if number is None else number * factor
+
+
+def _numeric(value: Any) -> float | None:
+    """A number, or numeric text (SQS sends every attribute as text); None for anything else."""
+    if value is UNDECIDED or value is NO_DATA or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
 
 
 def _path_value(at: tuple[str | int, ...], spec: dict[str, Any]) -> Value:
@@ -131,6 +158,32 @@ def _ratio(numerator: Value, denominator: Value) -> Value:
     return ratio
 
 
+def _max_of(values: list[Value]) -> Value:
+    """The largest of several figures: undecided if any is, no data only if all are.
+
+    Two counts of one thing that each can miss some of it (throttled requests, which skip
+    partly throttled batches; throttle events, which count index writes) are judged by the
+    larger, so neither blind spot passes.
+    """
+
+    def largest(ctx: EvalContext) -> Any:
+        found = [value(ctx) for value in values]
+        if any(v is UNDECIDED for v in found):
+            return UNDECIDED
+        numbers = []
+        for item in found:
+            if item is NO_DATA:
+                continue
+            number = _numeric(item)
+            if number is None:
+                ctx.causes.append(f"{item!r} is not a number")
+                return UNDECIDED
+            numbers.append(number)
+        return max(numbers) if numbers else NO_DATA
+
+    return largest
+
+
 def _days(inner: Value, since: bool) -> Value:
     def days(ctx: EvalContext) -> Any:
         value = inner(ctx)
@@ -143,6 +196,22 @@ def _days(inner: Value, since: bool) -> Value:
         return days_between(stamp, ctx.now) if since else days_between(ctx.now, stamp)
 
     return days
+
+
+def _as_of(at: tuple[str | int, ...], name: str, tables: Mapping[str, Mapping[str, Any]]) -> Value:
+    """The date a data file says its facts are true as of: stale reference data warns."""
+    if name not in tables:
+        raise CompileError((*at, "data_as_of"), f"no data table named {name!r}")
+    as_of = getattr(tables[name], "as_of", None)
+    if as_of is None:
+        raise CompileError((*at, "data_as_of"), f"data table {name!r} records no as_of date")
+    stamp = str(as_of)
+
+    def read(ctx: EvalContext) -> Any:
+        ctx.evidence[f"{name} as of"] = stamp
+        return stamp
+
+    return read
 
 
 def _lookup(

@@ -8,7 +8,7 @@ on the day after its expiry, and the register says so.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -53,9 +53,17 @@ def _matches(pattern: str, result: dict[str, Any]) -> bool:
 
 
 def apply_waivers(
-    results: list[dict[str, Any]], waivers: Sequence[dict[str, Any]], now: datetime
+    results: list[dict[str, Any]],
+    waivers: Sequence[dict[str, Any]],
+    now: datetime,
+    renamed: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Mark covered results as waived; return the register of every waiver with its state."""
+    """Mark covered results as waived; return the register of every waiver with its state.
+
+    ``renamed`` maps a rule's earlier ids (its ``replaces``) to its id, so a waiver written
+    for ``dynamodb.read-throttles`` keeps covering the rule that replaced it.
+    """
+    renamed = renamed or {}
     today = now.astimezone(timezone.utc).date()  # expiry days are UTC days
     register = []
     for waiver in sorted(waivers, key=lambda w: str(w["id"])):
@@ -64,7 +72,8 @@ def apply_waivers(
         applied = 0
         if active:
             for result in results:
-                if (result["rule"] == waiver["rule"] and result["status"] in WAIVABLE
+                rule_id = renamed.get(str(waiver["rule"]), str(waiver["rule"]))
+                if (result["rule"] == rule_id and result["status"] in WAIVABLE
                         and _matches(str(waiver["resource"]), result)):  # fmt: skip
                     result["original_status"] = result["status"]
                     result["status"] = "waived"

@@ -194,7 +194,10 @@ def _findings(index: Mapping[Key, Seen]) -> list[Key]:
     return [key for key, seen in index.items() if seen.status in TRACKED]
 
 
-def _previous_pairs(document: Mapping[str, Any]) -> Iterable[tuple[Key, Seen]]:
+def _previous_pairs(
+    document: Mapping[str, Any], renamed: Mapping[str, str]
+) -> Iterable[tuple[Key, Seen]]:
+    """The previous run's results, under the ids their rules have now (``replaces``)."""
     for raw in document["results"]:
         resource = raw["resource"]
         seen = Seen(
@@ -205,7 +208,8 @@ def _previous_pairs(document: Mapping[str, Any]) -> Iterable[tuple[Key, Seen]]:
             region=resource["region"] if resource else "",
             message=raw["message"],
         )
-        yield (raw["rule"], resource["id"] if resource else None), seen
+        rule_id = renamed.get(raw["rule"], raw["rule"])
+        yield (rule_id, resource["id"] if resource else None), seen
 
 
 def _current_pairs(report: Report) -> Iterable[tuple[Key, Seen]]:
@@ -274,7 +278,8 @@ def _rule_changes(
 
 def compare(report: Report, previous: Mapping[str, Any]) -> Changes:
     """Compare an indexed current run with a (validated) previous results document."""
-    before = _index(_previous_pairs(previous))
+    renamed = {old: rule.id for rule in report.rules for old in rule.replaces}
+    before = _index(_previous_pairs(previous, renamed))
     after = _index(_current_pairs(report))
     current_rules = {rule.id: rule for rule in report.rules}
     previous_rules = {

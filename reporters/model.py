@@ -165,6 +165,13 @@ class Rule:
     pack: str
     path: str
     line: int
+    #: Earlier ids of this rule (``replaces``): findings keep their identity across a rename.
+    replaces: tuple[str, ...] = ()
+
+    @property
+    def lineage(self) -> str:
+        """The id a finding's fingerprint is made from: the first id this rule had."""
+        return self.replaces[0] if self.replaces else self.id
 
     @staticmethod
     def from_document(index: int, raw: Mapping[str, Any]) -> Rule:
@@ -189,6 +196,7 @@ class Rule:
             pack=raw.get("pack", ""),
             path=f"{root}/{file}" if root else file,
             line=int(source.get("expect_line") or source.get("line") or 1),
+            replaces=tuple(raw.get("replaces", ())),
         )
 
 
@@ -255,7 +263,7 @@ class Row:
 
     @property
     def fingerprint(self) -> str:
-        return fingerprint(self.rule.id, self.resource_id)
+        return fingerprint(self.rule.lineage, self.resource_id)
 
     @property
     def severity_rank(self) -> int:

@@ -130,7 +130,7 @@ def _rule(rule: Rule) -> dict[str, Any]:
     if score is not None:
         properties["security-severity"] = score
     full = rule.description or (f"{rule.title}. Expected: {rule.expected}" if rule.expected else "")
-    return {
+    descriptor: dict[str, Any] = {
         "id": rule.id,
         "name": _name(rule),
         "shortDescription": {"text": _clip(rule.title, MAX_DESCRIPTION)},
@@ -139,6 +139,9 @@ def _rule(rule: Rule) -> dict[str, Any]:
         "defaultConfiguration": {"level": DEFAULT_LEVEL.get(rule.severity, "note")},
         "properties": properties,
     }
+    if rule.replaces:  # SARIF 2.1.0 3.49.4: the ids this rule had in earlier versions
+        descriptor["deprecatedIds"] = list(rule.replaces)
+    return descriptor
 
 
 def _level(row: Row) -> str:

@@ -29,6 +29,10 @@ DUMMY_ENV = {
     "AWS_SECURITY_TOKEN": "testing",
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
+    # moto has no Free Tier API and in-process mock_aws lets the call through to the real
+    # endpoint; a closed loopback port makes it fail at once, the same way everywhere, instead
+    # of sending dummy credentials to AWS when the machine has a network.
+    "AWS_ENDPOINT_URL_FREETIER": "http://127.0.0.1:9",
 }
 #: Variables that would send the tests to a real endpoint or profile.
 UNSET_ENV = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE")

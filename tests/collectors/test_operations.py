@@ -92,3 +92,19 @@ def test_an_undeclared_operation_is_refused() -> None:
     lam = Call(LAMBDA_API, None, Journal(), "1", "us-east-1", "aws.lambda.function")  # type: ignore[arg-type]
     with pytest.raises(UndeclaredOperation):
         lam.request("GetFunction", FunctionName="x")
+
+
+def test_the_policy_grants_the_newer_collectors_reads(policy_actions: set[str]) -> None:
+    """Account settings, Free Tier, security groups and CodeDeploy are printed; kms:Decrypt,
+    which an undecryptable Lambda environment's error names, is not granted by default."""
+    assert {
+        "lambda:GetAccountSettings",
+        "lambda:ListEventSourceMappings",
+        "cloudwatch:DescribeAlarms",
+        "freetier:GetFreeTierUsage",
+        "ec2:DescribeSecurityGroups",
+        "codedeploy:ListApplications",
+        "codedeploy:ListDeploymentGroups",
+        "codedeploy:GetDeploymentGroup",
+    } <= policy_actions
+    assert "kms:Decrypt" not in policy_actions

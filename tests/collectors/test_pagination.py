@@ -8,8 +8,8 @@ Two proofs, because moto 5.2 honours a page size for only some operations:
   caller's parameters);
 * for every paginated operation any collector declares (moto or not: it ignores the page size
   of ListFunctions, ListAliases, ListEventSourceMappings, DescribeAlarms, GetRestApis,
-  ListUsers, DescribeBudgets, ListClusters, ListServices, ListBackups and (with a path
-  filter) DescribeParameters, truncates ListBuckets
+  ListUsers, DescribeBudgets, ListClusters, ListServices, ListBackups, DescribeSecurityGroups
+  and (with a path filter) DescribeParameters, has no Free Tier API, truncates ListBuckets
   without a token, and AWS lets no caller size ListDashboards), botocore's Stubber answers two
   pages: the second request must carry the first page's token and both pages' items arrive.
 """
@@ -162,6 +162,10 @@ ITEMS: dict[str, Any] = {
     "logGroups": {"logGroupName": "g"},
     "events": {"message": "ERROR"},
     "Events": {"EventId": "e"},
+    "SecurityGroups": {"GroupId": "sg-0123456789abcdef0"},
+    "applications": "agenticai-api",
+    "deploymentGroups": "live",
+    "freeTierUsages": {"service": "AWS Lambda", "usageType": "Global-Request"},
 }
 #: A continuation token valid for every operation (some must look like a backup ARN).
 TOKEN = "arn:aws:dynamodb:us-east-1:123456789012:table/table/backup/01"
@@ -173,6 +177,7 @@ REQUIRED: dict[str, dict[str, Any]] = {
     "FilterLogEvents": {"logGroupName": "g"},
     "ListAccessKeys": {"UserName": "u"},
     "ListServices": {"cluster": "c"},
+    "ListDeploymentGroups": {"applicationName": "agenticai-api"},
 }
 #: Paginated operations that read values, not listings: covered elsewhere.
 NOT_LISTINGS = {"GetMetricData"}
@@ -232,6 +237,7 @@ def test_every_listing_the_brief_names_is_covered() -> None:
         "ListUsers", "ListEventSourceMappings", "DescribeBudgets", "ListBuckets", "ListQueues",
         "DescribeParameters", "DescribeLogGroups", "ListAliases", "ListClusters", "ListServices",
         "ListBackups", "ListAccessKeys", "DescribeNotificationsForBudget", "FilterLogEvents",
-        "LookupEvents",
+        "LookupEvents", "DescribeSecurityGroups", "ListApplications", "ListDeploymentGroups",
+        "GetFreeTierUsage",
     }  # fmt: skip
     assert named <= covered, named - covered

@@ -11,6 +11,8 @@ import boto3
 import pytest
 
 from runbook_guard.collectors import Scope, collect
+from runbook_guard.demo.compute import MISWIRED
+from runbook_guard.demo.observability import LAMBDA_FIGURES, hourly
 from runbook_guard.demo.stack import DEFAULT_SECRET, Seeded
 from runbook_guard.engine.plan import CollectionPlan
 
@@ -94,9 +96,13 @@ def test_only_moto_gaps_are_errors(snapshot: Snapshot) -> None:
     assert failed == {
         ("dynamodb", "DescribeContributorInsights", "NotImplemented"),
         ("cloudtrail", "LookupEvents", "NotImplemented"),
+        ("lambda", "GetAccountSettings", "404"),  # moto: "Not yet implemented"
+        ("freetier", "GetFreeTierUsage", "EndpointConnectionError"),  # no such moto service
     }
     incomplete = [c["type"] for c in snapshot["coverage"] if not c["complete"]]
-    assert incomplete == ["aws.cloudtrail.event"]
+    # aws.lambda.account is complete: the (account, region) exists whatever GetAccountSettings
+    # answers; its 404 is an error on AccountLimit and AccountUsage only.
+    assert incomplete == ["aws.cloudtrail.event", "aws.freetier.usage"]
 
 
 def test_dynamodb_table(snapshot: Snapshot) -> None:
@@ -156,13 +162,20 @@ def test_lambda_functions(snapshot: Snapshot) -> None:
     assert ops["TracingConfig"] == {"Mode": "PassThrough"}
     assert ops["Aliases"] == []
     assert ops["Concurrency"] == {"ReservedConcurrentExecutions": 5}
-    assert ops["EventSourceMappings"][0]["EventSourceArn"].endswith(":agenticai-ops-queue")
+    ops_source = MISWIRED.get("ops", "ops")  # the demo's miswired mapping, if it has one
+    [ops_mapping] = ops["EventSourceMappings"]
+    assert ops_mapping["EventSourceArn"].endswith(f":agenticai-{ops_source}-queue")
+    pm = by_kind["PmAgentWorker"]["data"]
+    assert [m["EventSourceArn"].rsplit(":", 1)[1] for m in pm["EventSourceMappings"]] == [
+        "agenticai-pm-queue"
+    ]
     assert by_kind["QaAgentWorker"]["data"]["Runtime"] == "python3.9"
+    invocations, errors, duration, concurrency = LAMBDA_FIGURES["DevAgentWorker"]
     assert by_kind["DevAgentWorker"]["metrics"] == {
-        "errors": 30.0,
-        "invocations": 1000.0,
-        "max_duration": 250000.0,
-        "concurrency": 9.0,
+        "errors": errors,
+        "invocations": invocations,
+        "max_duration": duration,
+        "concurrency": concurrency,
     }
     assert DEFAULT_SECRET not in repr(snapshot)
 
@@ -198,7 +211,11 @@ def test_apigateway_ecs_ssm_trail_iam_budget(snapshot: Snapshot) -> None:
     prod = api["data"]["Stages"][0]
     assert prod["stageName"] == "prod"
     assert prod["tracingEnabled"] is True
-    assert api["metrics"] == {"errors_5xx": 2.0, "count": 1000.0}
+    day = hourly()  # the demo's hourly profile of the API: (hours ago, calls, errors)
+    assert api["metrics"] == {
+        "errors_5xx": sum(errors for _, _, errors in day),
+        "count": sum(calls for _, calls, _ in day),
+    }
     service = of_type(snapshot, "aws.ecs.service")["agenticai-websocket"]
     assert service["data"]["clusterName"] == "agenticai-cluster"
     assert service["data"]["runningCount"] >= service["data"]["desiredCount"] == 1
@@ -225,6 +242,24 @@ def test_apigateway_ecs_ssm_trail_iam_budget(snapshot: Snapshot) -> None:
 def test_listings_follow_pages(calls: Counter[str]) -> None:
     """55 extra log groups exceed one 50-group page with the default page size."""
     assert calls["DescribeLogGroups"] >= 2
+
+
+def test_event_source_mappings_are_listed_once_per_region(calls: Counter[str]) -> None:
+    """One region-wide listing, not one per function (which would also miss alias mappings)."""
+    assert calls["ListEventSourceMappings"] == 1
+    assert calls["ListFunctions"] == 1
+
+
+def test_network_and_deploy_types_are_listed(snapshot: Snapshot) -> None:
+    groups = of_type(snapshot, "aws.ec2.security_group")
+    assert groups, "moto's default VPC has a default security group"
+    for group_id, group in groups.items():
+        assert group["id"].endswith(f":security-group/{group_id}")
+        assert group["data"]["GroupId"] == group_id
+    assert of_type(snapshot, "aws.codedeploy.deployment_group") == {}
+    complete = {c["type"]: c["complete"] for c in snapshot["coverage"]}
+    assert complete["aws.ec2.security_group"] is True
+    assert complete["aws.codedeploy.deployment_group"] is True  # none, and listed completely
 
 
 def test_small_pages_give_the_same_snapshot(

@@ -14,7 +14,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from runbook_guard.collectors import cloudtrail, dynamodb, metrics
+from runbook_guard.collectors import cloudtrail, cloudwatch, dynamodb, metrics
 from runbook_guard.collectors.calls import Call
 from runbook_guard.collectors.journal import Journal
 from runbook_guard.engine.plan import CollectionPlan, MetricQuery
@@ -179,3 +179,33 @@ def test_a_metric_that_does_not_complete_is_an_error(client_for: Any) -> None:
     assert error["code"] == "MetricStatusForbidden"
     assert error["data_keys"] == ["metrics.errors"]
     assert error["resource"] == "arn:b"
+
+
+def test_a_log_alarm_in_alarm_is_seen(client_for: Any) -> None:
+    """DescribeAlarms returns only metric alarms unless ``AlarmTypes`` names the others, and log
+    alarms come back under their own key ``LogAlarms`` (botocore model, CloudWatch
+    ``DescribeAlarms``: "If you omit this parameter, only metric alarms are returned, even if
+    composite alarms or log alarms exist"). moto never returns ``LogAlarms``."""
+    client, stub = client_for("cloudwatch")
+    arn = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:agenticai-error-lines"
+    log_alarm = {
+        "AlarmName": "agenticai-error-lines",
+        "AlarmArn": arn,
+        "StateValue": "ALARM",
+        "StateReason": "3 of 3 query results breached the threshold",
+        "Threshold": 0.0,
+        "ComparisonOperator": "GreaterThanThreshold",
+        "StateUpdatedTimestamp": NOW - timedelta(minutes=5),
+    }
+    metric_alarm = {"AlarmName": "depth", "AlarmArn": arn[:-11] + "depth", "StateValue": "OK"}
+    answer = {"MetricAlarms": [metric_alarm], "CompositeAlarms": [], "LogAlarms": [log_alarm]}
+    kinds = ["MetricAlarm", "CompositeAlarm", "LogAlarm"]
+    stub.add_response("describe_alarms", answer, {"AlarmTypes": kinds})
+    call = bind(cloudwatch.ALARMS_API, client, cloudwatch.ALARM)
+    alarms = {r["name"]: r for r in cloudwatch.collect_alarms(call, {})}
+    assert call.journal.errors == []
+    seen = alarms["agenticai-error-lines"]
+    assert (seen["id"], seen["data"]["AlarmType"]) == (arn, "LogAlarm")
+    assert seen["data"]["StateValue"] == "ALARM"
+    assert seen["data"]["StateUpdatedTimestamp"] == "2026-11-27T11:55:00+00:00"
+    assert alarms["depth"]["data"]["AlarmType"] == "MetricAlarm"

@@ -102,7 +102,7 @@ def test_evaluate_command_writes_valid_results_and_maps_the_gate_to_exit_codes(
     }
     coverage = results["coverage"]
     assert coverage["inventory"] == "policies/agenticai/EXPECTATIONS.md"
-    assert len(coverage["expectations"]) == 54
+    assert len(coverage["expectations"]) == 62
     assert coverage["uncovered"] == []
     assert {e["how"] for e in coverage["expectations"]} >= {"automatic", "manual"}
     pitr = next(r for r in results["results"] if r["rule"] == "dynamodb.pitr-enabled")

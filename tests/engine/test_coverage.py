@@ -67,7 +67,7 @@ def test_the_shipped_pack_covers_every_expectation() -> None:
     coverage = compute(load_expectations(default_expectations()), load_policy_set())
     assert coverage.uncovered == []
     assert coverage.unknown == {}
-    assert len(coverage.expectations) == 54
+    assert len(coverage.expectations) == 62
     assert coverage.complete
 
 
@@ -123,7 +123,7 @@ def test_the_command_passes_on_the_shipped_pack_and_refuses_a_bad_format() -> No
     runner = CliRunner()
     result = runner.invoke(app, ["coverage"])
     assert result.exit_code == 0, result.output
-    assert "54 of 54 expectations covered" in result.output
+    assert "62 of 62 expectations covered" in result.output
     assert runner.invoke(app, ["coverage", "--format", "html"]).exit_code == 2
 
 

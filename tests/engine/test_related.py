@@ -77,7 +77,7 @@ def test_no_redrive_and_no_dlq_is_a_fail_not_an_equal_pair_of_nothings(tmp_path:
     doc = snapshot_doc([queue("agenticai-ops-queue", None)])
     results = run(tmp_path, RULE, doc, queues=["ops"])
     assert statuses(results) == {"agenticai-ops-queue": "fail"}
-    assert results[0]["message"] == "the related dlq does not exist"
+    assert results[0]["message"] == "the related dlq agenticai-ops-dlq does not exist"
     assert results[0]["evidence"]["related.dlq"] == "agenticai-ops-dlq (does not exist)"
 
 
