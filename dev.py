@@ -54,7 +54,9 @@ def test(args: list[str]) -> None:
     run(BIN / "ruff", "format", "--check", ".")
     run(BIN / "mypy", "--strict", "-p", "runbook_guard")
     run(BIN / "mypy", "--strict", *TYPED_FOLDERS)
-    run(BIN / "python", "-m", "pytest", *args)
+    # In parallel (pytest-xdist), a module per worker so module-scoped moto seeds run once.
+    parallel = [] if any(a.startswith("-n") for a in args) else ["-n", "auto", "--dist", "loadfile"]
+    run(BIN / "python", "-m", "pytest", *parallel, *args)
 
 
 COMMANDS = {"demo": demo, "test": test}

@@ -26,11 +26,16 @@ from runbook_guard.cli.options import (
     PoliciesOption,
     WaiversOption,
 )
-from runbook_guard.cli.pipeline import Prepared, collection_scope, evaluate, prepare
+from runbook_guard.cli.pipeline import (
+    Prepared,
+    collection_plan,
+    collection_scope,
+    evaluate,
+    prepare,
+)
 from runbook_guard.cli.report import PreviousOption, load_previous
 from runbook_guard.collectors import Scope, collect
 from runbook_guard.engine.fileio import write_json_atomic
-from runbook_guard.engine.planner import build_plan
 from runbook_guard.engine.snapshot import Snapshot
 from runbook_guard.reporters import ALL_FORMATS, FORMATS, default_paths, write_reports
 
@@ -63,7 +68,7 @@ def run_pipeline(
         raise typer.BadParameter(
             f"unknown format(s) {', '.join(unknown)}; use {', '.join(ALL_FORMATS)}"
         )
-    snapshot = collect(build_plan(prepared.rules, prepared.parameters), scope)
+    snapshot = collect(collection_plan(prepared), scope)
     write_json_atomic(output_dir / "snapshot.json", snapshot)
     results = evaluate(prepared, Snapshot(snapshot), now, waivers)
     write_json_atomic(output_dir / "results.json", results)

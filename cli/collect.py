@@ -10,10 +10,9 @@ import typer
 from runbook_guard.cli.app import app
 from runbook_guard.cli.common import guarded
 from runbook_guard.cli.options import ConfigOption, ParamOption, PoliciesOption
-from runbook_guard.cli.pipeline import collection_scope, prepare
+from runbook_guard.cli.pipeline import collection_plan, collection_scope, prepare
 from runbook_guard.collectors import collect
 from runbook_guard.engine.fileio import write_json_atomic
-from runbook_guard.engine.planner import build_plan
 
 
 @app.command("collect")
@@ -48,7 +47,7 @@ def collect_command(
 
     def run() -> dict[str, Any]:
         prepared = prepare(config, policies, param)
-        plan = build_plan(prepared.rules, prepared.parameters)
+        plan = collection_plan(prepared)
         scope = collection_scope(
             prepared, profile, region, role_arn, quiet=quiet, max_attempts=max_attempts
         )

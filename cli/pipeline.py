@@ -9,11 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from runbook_guard.collectors import Scope
+from runbook_guard.collectors.registry import declared_keys
 from runbook_guard.engine.config import GATES, Config, load_config
 from runbook_guard.engine.coverage import coverage_of
 from runbook_guard.engine.errors import InputError
 from runbook_guard.engine.loader import PolicySet, load_policy_set
 from runbook_guard.engine.overrides import parse_overrides
+from runbook_guard.engine.plan import CollectionPlan
+from runbook_guard.engine.planner import build_plan
+from runbook_guard.engine.reads import ALL
 from runbook_guard.engine.results import build_results
 from runbook_guard.engine.rules import CompiledRule
 from runbook_guard.engine.snapshot import Snapshot
@@ -45,6 +49,36 @@ def prepare(
     if gate not in GATES:
         raise InputError([f"--fail-on must be one of {', '.join(GATES)}, not {gate!r}"])
     return Prepared(config, policy_set, policy_set.compile(overrides), parameters, gate)
+
+
+def collection_plan(prepared: Prepared) -> CollectionPlan:
+    """The plan for the prepared rules, refusing a path no collection call can answer.
+
+    A rule reading a key that no declared operation of its type fills would be collected
+    without it and then be ``error`` on every run: a policy mistake (a typo in a path, a
+    field of another type), reported at load time with the rule's file, line and path.
+    """
+    problems = unfilled_paths(prepared.rules)
+    if problems:
+        raise InputError(problems)
+    return build_plan(prepared.rules, prepared.parameters)
+
+
+def unfilled_paths(rules: Sequence[CompiledRule]) -> list[str]:
+    """One line per (rule, type, key) the collectors' declarations cannot fill."""
+    problems = []
+    for rule in rules:
+        for rtype, keys in sorted(rule.reads.items()):
+            declared = declared_keys(rtype)
+            if declared is None:
+                continue
+            for key in sorted(keys - declared - {ALL}):
+                path = rule.read_by.get((rtype, key), key)
+                problems.append(
+                    f"{rule.source.file}:{rule.source.line}: {rule.id}: {path!r} reads '{key}' "
+                    f"of {rtype}, which no collection call fills (see docs/resource-types.md)"
+                )
+    return problems
 
 
 def evaluation_time(now: str | None, snapshot: Snapshot) -> datetime:

@@ -10,7 +10,9 @@ import typer
 from runbook_guard.cli.app import app
 from runbook_guard.cli.common import Exit, guarded
 from runbook_guard.cli.options import ParamOption
+from runbook_guard.cli.pipeline import unfilled_paths
 from runbook_guard.engine.casetest import is_adversarial, rules_without_adversarial_cases, run_cases
+from runbook_guard.engine.errors import InputError
 from runbook_guard.engine.loader import load_policy_set
 from runbook_guard.engine.overrides import parse_overrides
 
@@ -26,7 +28,10 @@ def validate(paths: PathsArgument = None, param: ParamOption = None) -> None:
 
     def run() -> None:
         policy_set = load_policy_set(paths or [])
-        policy_set.compile(parse_overrides(param or []))
+        rules = policy_set.compile(parse_overrides(param or []))
+        problems = unfilled_paths(rules)
+        if problems:
+            raise InputError(problems)
         typer.echo(f"{len(policy_set.files)} files, {len(policy_set.entries)} rules: valid")
 
     guarded(run)

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Executor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore import xform_name
 from botocore.client import BaseClient
@@ -22,7 +24,14 @@ from botocore.exceptions import ClientError
 
 from runbook_guard.collectors.journal import Attribution, Journal, error_code, readable
 from runbook_guard.collectors.partitions import DEFAULT_PARTITION, build_arn, global_region
+from runbook_guard.collectors.pool import Limits, run_each
 from runbook_guard.collectors.registry import OperationSet
+
+if TYPE_CHECKING:
+    from runbook_guard.engine.plan import TypeRequest
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 GLOBAL_REGION = "global"
 #: How long a collector may wait, in total, for AWS to finish something it started (the IAM
@@ -47,6 +56,9 @@ class Reach:
     client_for: Callable[[str], BaseClient] | None = None
     sleep: Callable[[float], None] = time.sleep
     max_wait_seconds: float = DEFAULT_MAX_WAIT_SECONDS
+    #: The pool per-resource calls run on, and the limits every call passes through.
+    executor: Executor | None = None
+    limits: Limits | None = None
 
     @property
     def global_client_region(self) -> str:
@@ -119,6 +131,7 @@ class Call:
         now: datetime | None = None,
         page_size: int | None = None,
         reach: Reach | None = None,
+        requests: Mapping[str, TypeRequest] | None = None,
     ) -> None:
         self.api = api
         self.client = client
@@ -133,7 +146,52 @@ class Call:
         #: Overrides every paginator's page size (tests use it to force many pages).
         self.page_size = page_size
         self.reach = reach or Reach()
+        #: What the rules want of each type this collector produces (keys, selection).
+        self.requests: Mapping[str, TypeRequest] = requests or {}
         self.last_operation = api.operations[0] if api.operations else "?"
+
+    def wants(self, operation: str, resource_type: str | None = None) -> bool:
+        """Whether some loaded rule reads a key ``operation`` fills (for this type).
+
+        A collector asks before every detail call: a call whose keys no rule reads is not
+        made. An operation that declares nothing, or a type nobody planned, is always made.
+        """
+        rtype = resource_type or self.resource_type
+        request = self.requests.get(rtype)
+        fills = self.api.filled(operation).get(rtype)
+        return request is None or fills is None or request.wants(fills)
+
+    def selects(
+        self, name: str, listed: Mapping[str, Any], resource_type: str | None = None
+    ) -> bool:
+        """Whether some rule may read the details of this listed resource (else: none made)."""
+        rtype = resource_type or self.resource_type
+        request = self.requests.get(rtype)
+        if request is None:
+            return True
+        return request.selects(name, listed, self.api.listing_keys(rtype))
+
+    def prefixes(self, resource_type: str | None = None) -> list[str] | None:
+        """Name prefixes to list by on the server, or ``None`` to list everything."""
+        request = self.requests.get(resource_type or self.resource_type)
+        return None if request is None else request.prefixes
+
+    def each(self, items: Iterable[T], work: Callable[[T], R]) -> list[R]:
+        """``work`` per item on the collection's pool (in order), so per-resource calls overlap."""
+        return run_each(self.reach.executor, items, work)
+
+    @contextmanager
+    def _slot(self, operation: str) -> Iterator[None]:
+        """The limits one call passes (all in flight, the operation's cap and rate)."""
+        limits = self.reach.limits
+        self.journal.collected(self.api.filled(operation))
+        if limits is None:
+            yield
+            return
+        cap = self.api.caps.get(operation)
+        rate = self.api.rates.get(operation)
+        with limits.call(operation, self.account, self.region, cap, rate):
+            yield
 
     def _method(self, operation: str) -> str:
         if operation not in self.api.operations:
@@ -194,7 +252,8 @@ class Call:
         """
         method = self._method(operation)
         try:
-            response: dict[str, Any] = getattr(self.client, method)(**params)
+            with self._slot(operation):
+                response: dict[str, Any] = getattr(self.client, method)(**params)
         except Exception as exc:
             if isinstance(exc, ClientError) and error_code(exc)[0] in set(not_configured):
                 return {}
@@ -228,16 +287,17 @@ class Call:
         method = self._method(operation)
         pages: list[dict[str, Any]] = []
         try:
-            if self.client.can_paginate(method):
-                paginator = self.client.get_paginator(method)
-                size = self.page_size or page_size
-                # botocore rejects PageSize where the operation has no limit parameter.
-                sized = size and getattr(paginator, "_limit_key", None)
-                config = {"PaginationConfig": {"PageSize": size}} if sized else {}
-                for page in paginator.paginate(**params, **config):
-                    pages.append(page)
-            else:
-                pages.extend(self._token_loop(method, params))
+            with self._slot(operation):
+                if self.client.can_paginate(method):
+                    paginator = self.client.get_paginator(method)
+                    size = self.page_size or page_size
+                    # botocore rejects PageSize where the operation has no limit parameter.
+                    sized = size and getattr(paginator, "_limit_key", None)
+                    config = {"PaginationConfig": {"PageSize": size}} if sized else {}
+                    for page in paginator.paginate(**params, **config):
+                        pages.append(page)
+                else:
+                    pages.extend(self._token_loop(method, params))
         except Exception as exc:
             self.record(
                 operation,
@@ -360,6 +420,7 @@ class Call:
             self.now,
             self.page_size,
             self.reach,
+            self.requests,
         )
 
     def wait(self, seconds: float) -> None:

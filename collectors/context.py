@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -21,6 +22,7 @@ from botocore.exceptions import ProfileNotFound
 from runbook_guard.collectors.calls import DEFAULT_MAX_WAIT_SECONDS, GLOBAL_REGION, Call, Reach
 from runbook_guard.collectors.journal import Journal
 from runbook_guard.collectors.partitions import global_region, partition_of
+from runbook_guard.collectors.pool import DEFAULT_MAX_CONCURRENCY, Limits
 from runbook_guard.collectors.registry import OperationSet, declare
 from runbook_guard.engine.errors import InputError
 
@@ -44,7 +46,10 @@ class Scope:
     max_attempts: int = 5
     connect_timeout: float = 5.0
     read_timeout: float = 20.0
-    max_workers: int = 8
+    #: Threads running listings (each mostly waits on its own calls); not a bound on calls.
+    max_workers: int = 16
+    #: At most this many API calls in flight at once, over every service, account and region.
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     #: Force every paginator's page size (tests: prove pages past the first are followed).
     page_size: int | None = None
     quiet: bool = False
@@ -86,11 +91,17 @@ class Context:
         self._lock = threading.Lock()
         self._clients: dict[tuple[int, str, str], BaseClient] = {}
         self.config = Config(
-            retries={"mode": "standard", "total_max_attempts": scope.max_attempts},
+            # adaptive: standard retries plus a client-side rate limiter that slows a client
+            # down when AWS throttles it (clients are shared per account, region and service).
+            retries={"mode": "adaptive", "total_max_attempts": scope.max_attempts},
             connect_timeout=scope.connect_timeout,
             read_timeout=scope.read_timeout,
-            max_pool_connections=max(10, scope.max_workers * 2),
+            max_pool_connections=max(10, scope.max_concurrency + scope.max_workers),
         )
+        #: The pool per-resource calls run on and the bounds of every call (collectors/pool.py);
+        #: the runner opens and closes the pool around a collection.
+        self.limits = Limits(scope.max_concurrency)
+        self.executor: Executor | None = None
         self.base = self._session()
         self.regions = list(dict.fromkeys(scope.regions)) or [
             self.base.region_name or DEFAULT_REGION
@@ -142,6 +153,8 @@ class Context:
             client_for=client_for,
             sleep=self.scope.sleep,
             max_wait_seconds=self.scope.max_wait_seconds,
+            executor=self.executor,
+            limits=self.limits,
         )
 
     def accounts(self) -> list[Account]:

@@ -70,6 +70,10 @@ class Journal:
         self._lock = threading.Lock()
         self.errors: list[dict[str, Any]] = []
         self.coverage: dict[tuple[str, str, str], bool] = {}
+        #: Listings limited on the server to names with these prefixes, per coverage key.
+        self.prefixes: dict[tuple[str, str, str], list[str]] = {}
+        #: Per type, the data keys of every operation that ran (the field-level plan's record).
+        self.keys: dict[str, set[str]] = {}
         self.api_calls = 0
 
     def count_call(self, **_: Any) -> None:
@@ -81,8 +85,27 @@ class Journal:
         with self._lock:
             self.errors.append(error)
 
-    def listed(self, resource_type: str, account: str, region: str, complete: bool) -> None:
-        """Mark a listing; once incomplete, a later success for the same key cannot undo it."""
+    def listed(
+        self,
+        resource_type: str,
+        account: str,
+        region: str,
+        complete: bool,
+        prefixes: list[str] | None = None,
+    ) -> None:
+        """Mark a listing; once incomplete, a later success for the same key cannot undo it.
+
+        ``prefixes``: the listing asked the server only for names starting with these, so it
+        is complete for them alone (the engine proves a name missing only within them).
+        """
         key = (resource_type, account, region)
         with self._lock:
             self.coverage[key] = self.coverage.get(key, True) and complete
+            if prefixes is not None:
+                self.prefixes[key] = sorted(set(self.prefixes.get(key, [])) | set(prefixes))
+
+    def collected(self, filled: dict[str, frozenset[str]]) -> None:
+        """Record that an operation filling these keys (per type) ran."""
+        with self._lock:
+            for resource_type, keys in filled.items():
+                self.keys.setdefault(resource_type, set()).update(keys)

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from runbook_guard.collectors.fills import Fills, resolve
+
 if TYPE_CHECKING:
     from runbook_guard.collectors.calls import Call
     from runbook_guard.engine.plan import TypeRequest
@@ -41,10 +43,38 @@ class OperationSet:
     iam_actions: Mapping[str, str] = field(default_factory=dict)
     #: Resource ARNs the IAM statement may be narrowed to; ``*`` where AWS has no finer scope.
     iam_resources: tuple[str, ...] = ("*",)
+    #: Per operation, the top-level ``data`` keys it fills, per resource type (see fills.py).
+    #: A listing fills what its items carry; a detail call, what it merges or stores.
+    fills: Mapping[str, Fills] = field(default_factory=dict)
+    #: The operations that enumerate a type (their keys are there for every listed resource).
+    listings: tuple[str, ...] = ()
+    #: Per operation, at most this many calls in flight per (account, region): for the APIs
+    #: whose documented request rates are low (IAM, Budgets).
+    caps: Mapping[str, int] = field(default_factory=dict)
+    #: Per operation, at most this many calls a second per (account, region): CloudTrail
+    #: LookupEvents is documented at 2 per second, and retries are no way to pace it.
+    rates: Mapping[str, float] = field(default_factory=dict)
 
     def iam_action(self, operation: str) -> str:
         """The IAM action needed to call ``operation``."""
         return self.iam_actions.get(operation, f"{self.service}:{operation}")
+
+    def filled(self, operation: str) -> dict[str, frozenset[str]]:
+        """The keys ``operation`` fills, per type; empty when it declares none."""
+        return resolve(self.fills.get(operation, {}))
+
+    def keys_of(
+        self, resource_type: str, operations: Iterable[str] | None = None
+    ) -> frozenset[str]:
+        """Every key the given operations (default: all) fill for a type."""
+        keys: set[str] = set()
+        for operation in self.operations if operations is None else operations:
+            keys |= self.filled(operation).get(resource_type, frozenset())
+        return frozenset(keys)
+
+    def listing_keys(self, resource_type: str) -> frozenset[str]:
+        """What every listed resource of a type carries before any detail call."""
+        return self.keys_of(resource_type, self.listings)
 
 
 @dataclass(frozen=True)
@@ -89,6 +119,16 @@ def register(
         return run
 
     return wrap
+
+
+def declared_keys(resource_type: str) -> frozenset[str] | None:
+    """Every data key some operation of a type's collector fills; ``None``: none declared."""
+    load_all()
+    collector = COLLECTORS.get(resource_type)
+    if collector is None:
+        return None
+    keys = collector.api.keys_of(resource_type)
+    return keys or None
 
 
 def is_read_only(operation: str) -> bool:

@@ -51,15 +51,23 @@ def collect(plan: CollectionPlan, scope: Scope) -> dict[str, Any]:
             journal.listed(resource_type, failed.fallback_id, GLOBAL_REGION, False)
     units = _listing_units(plan, context, known, now)
     resources: list[dict[str, Any]] = []
-    with _progress(scope) as advance, ThreadPoolExecutor(scope.max_workers) as pool:
-        for found in _run_all(pool, units, advance):
-            resources.extend(found)
-        enrich = _enrichment_units(plan, context, known, resources, now)
-        for _ in _run_all(pool, enrich, advance):
-            pass
+    with (
+        _progress(scope, journal) as advance,
+        ThreadPoolExecutor(scope.max_workers) as pool,
+        ThreadPoolExecutor(scope.max_concurrency) as calls,
+    ):
+        context.executor = calls  # per-resource calls of every listing share this pool
+        try:
+            for found in _run_all(pool, units, advance):
+                resources.extend(found)
+            enrich = _enrichment_units(plan, context, known, resources, now)
+            for _ in _run_all(pool, enrich, advance):
+                pass
+        finally:
+            context.executor = None
     resources.sort(key=lambda r: (r["type"], r["account"], r["region"], r["id"]))
     return {
-        "schema_version": 1,
+        "schema_version": 2,
         "metadata": {
             "tool_version": __version__,
             "started_at": started.isoformat(),
@@ -70,14 +78,38 @@ def collect(plan: CollectionPlan, scope: Scope) -> dict[str, Any]:
             "resource_types": sorted(plan.types),
             "api_calls": journal.api_calls,
             "options": collected_options(plan),
+            "collected_keys": {t: sorted(k) for t, k in sorted(journal.keys.items())},
+            "max_concurrency": scope.max_concurrency,
         },
         "resources": resources,
         "errors": sorted(journal.errors, key=_error_key),
         "coverage": [
-            {"type": t, "account": a, "region": r, "complete": ok}
+            {
+                "type": t,
+                "account": a,
+                "region": r,
+                "complete": ok,
+                **(
+                    {"prefixes": journal.prefixes[(t, a, r)]}
+                    if (t, a, r) in journal.prefixes
+                    else {}
+                ),
+            }
             for (t, a, r), ok in sorted(journal.coverage.items())
         ],
     }
+
+
+def _coverage(journal: Journal) -> list[dict[str, Any]]:
+    """Per listing, whether it was complete, and for which name prefixes when it was limited."""
+    entries = []
+    for (rtype, account, region), complete in sorted(journal.coverage.items()):
+        entry: dict[str, Any] = {"type": rtype, "account": account, "region": region}
+        entry["complete"] = complete
+        if (rtype, account, region) in journal.prefixes:
+            entry["prefixes"] = journal.prefixes[(rtype, account, region)]
+        entries.append(entry)
+    return entries
 
 
 def collected_options(plan: CollectionPlan) -> dict[str, dict[str, list[Any]]]:
@@ -121,6 +153,9 @@ def _listing_units(
             for region in regions:
                 label = f"{collector.api.owner} {region}"
                 units.append((label, _unit(plan, context, account, collector, region, now)))
+    # Paced operations (CloudTrail LookupEvents at 2 a second) set the floor of a collection's
+    # wall time: start them first so everything else overlaps them.
+    units.sort(key=lambda unit: not unit[0].startswith("cloudtrail"))
     return units
 
 
@@ -156,6 +191,7 @@ def _unit(
             now,
             context.scope.page_size,
             context.reach(account, collector.api.service),
+            requests,
         )
         try:
             return collector.run(call, requests)
@@ -308,8 +344,9 @@ def _run_all(
 
 
 @contextmanager
-def _progress(scope: Scope) -> Iterator[Callable[[str, int], None]]:
-    """A rich bar on stderr for people at a terminal; nothing for CI logs or ``--quiet``."""
+def _progress(scope: Scope, journal: Journal) -> Iterator[Callable[[str, int], None]]:
+    """A rich bar on stderr for people at a terminal (units done, API calls made so far);
+    nothing for CI logs or ``--quiet``."""
     if scope.quiet or not sys.stderr.isatty():
         yield lambda label, add: None
         return
@@ -324,6 +361,6 @@ def _progress(scope: Scope) -> Iterator[Callable[[str, int], None]]:
                 total = progress.tasks[0].total or 0
                 progress.update(task, total=total + add)
             else:
-                progress.update(task, advance=1, description=label)
+                progress.update(task, advance=1, description=f"{label} ({journal.api_calls} calls)")
 
         yield advance

@@ -105,6 +105,7 @@ class Evaluator:
             snapshot.by_type,
             snapshot.collected_types,
             snapshot.incomplete,
+            snapshot.outside_listing,
             lambda resource: self.facts(resource)[1],
             self._plain_context,
         )
@@ -139,6 +140,18 @@ class Evaluator:
         gap = collection_gap(rule, self.snapshot.metadata)
         if gap:
             return [_error(rule, None, [gap])]
+        unread = [
+            f"{key} of {rtype} ({rule.read_by.get((rtype, key), key)})"
+            for rtype, keys in sorted(rule.reads.items())
+            for key in self.snapshot.uncollected_keys(rtype, keys)
+        ]
+        if unread:
+            cause = (
+                "the snapshot was collected for other rules and never asked for "
+                + "; ".join(unread)
+                + ": collect again with these rules"
+            )
+            return [_error(rule, None, [cause])]
         selected, extras = self._select(rule)
         gaps = self.snapshot.incomplete(rule.resource_type)
         if gaps and rule.names is None:
@@ -236,6 +249,9 @@ class Evaluator:
         }
         if gaps:
             return _error(rule, ref, [*gaps, f"cannot tell whether {name} exists"])
+        outside = self.snapshot.outside_listing(rule.resource_type, account, name)
+        if outside:
+            return _error(rule, ref, [outside])
         where = f" in account {account}" if account else ""
         message = f"{rule.resource_type} {name} does not exist{where}"
         return _result(rule, ref, "fail", message, observed="missing")

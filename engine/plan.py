@@ -136,6 +136,27 @@ class LogQuery:
     window_seconds: int
 
 
+@dataclass(frozen=True)
+class Selector:
+    """One rule's selection as the collector can apply it to a listing, conservatively.
+
+    A name test (``None``: any name) and a ``where`` with the keys it reads; the ``where`` drops
+    a resource only when the listing filled every key it reads and it decides False, so a
+    resource some rule would select after its details are read is never dropped before.
+    """
+
+    name: Callable[[str], bool] | None = None
+    where: Callable[[Mapping[str, Any]], Any] | None = None
+    where_reads: frozenset[str] = frozenset()
+
+    def accepts(self, name: str, listed: Mapping[str, Any], listing_keys: frozenset[str]) -> bool:
+        if self.name is not None and not self.name(name):
+            return False
+        if self.where is None or not self.where_reads <= listing_keys:
+            return True
+        return self.where(listed) is not False
+
+
 @dataclass
 class TypeRequest:
     """Everything the rules want of one resource type."""
@@ -149,6 +170,25 @@ class TypeRequest:
     #: option (event names, parameter paths) as the whole union and a scalar option as its
     #: widest value, the numeric maximum for numbers (``Call.option``): 168 hours, never "24".
     options: dict[str, list[Any]] = field(default_factory=dict)
+    #: The top-level ``data`` keys some loaded rule reads of this type; ``None`` means every key
+    #: (a rule reads the whole resource, ``@``). A detail call runs only when it fills one.
+    keys: set[str] | None = field(default_factory=set)
+    #: Who may read a listed resource's details: one entry per rule (or related lookup). A
+    #: resource no entry accepts gets no detail call.
+    selectors: list[Selector] = field(default_factory=list)
+    #: Name prefixes a listing API may filter by on the server (``ListQueues`` by
+    #: ``QueueNamePrefix``); ``None`` when some rule needs the whole listing.
+    prefixes: list[str] | None = field(default_factory=list)
+
+    def wants(self, fills: frozenset[str] | set[str]) -> bool:
+        """Whether a call filling these keys is read by some rule."""
+        return self.keys is None or bool(self.keys & set(fills))
+
+    def selects(self, name: str, listed: Mapping[str, Any], listing_keys: frozenset[str]) -> bool:
+        """Whether some rule may read this listed resource's details (no entry: every one)."""
+        return not self.selectors or any(
+            selector.accepts(name, listed, listing_keys) for selector in self.selectors
+        )
 
 
 @dataclass

@@ -7,11 +7,16 @@ no rule selects DLQs themselves.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
 from typing import Any
 
+from runbook_guard.engine.context import EvalContext, nothing_blocked
 from runbook_guard.engine.loader import PolicySet
-from runbook_guard.engine.plan import CollectionPlan, ResourcePredicate
+from runbook_guard.engine.params import expand_names
+from runbook_guard.engine.plan import CollectionPlan, ResourcePredicate, Selector, TypeRequest
+from runbook_guard.engine.reads import ALL
 from runbook_guard.engine.rules import CompiledRule
 
 
@@ -43,6 +48,12 @@ def _option_order(value: Any) -> tuple[int, float, str]:
 def build_plan(rules: Sequence[CompiledRule], parameters: Mapping[str, Any]) -> CollectionPlan:
     """The plan for these rules."""
     plan = CollectionPlan(parameters=dict(parameters))
+    plan_rules: dict[str, list[CompiledRule]] = {}
+    for rule in rules:
+        if rule.kind != "manual" and rule.resource_type:
+            plan_rules.setdefault(rule.resource_type, []).append(rule)
+        for related in rule.related.values():
+            plan_rules.setdefault(related.type, []).append(rule)
     for rule in rules:
         if rule.kind == "manual" or not rule.resource_type:
             continue
@@ -60,13 +71,84 @@ def build_plan(rules: Sequence[CompiledRule], parameters: Mapping[str, Any]) -> 
             request.log_queries.append((log_query, selects))
         for key, value in rule.collect.items():
             _merge_option(request.options, key, value)
+        _add_reads(plan, rule)
+        request.selectors.append(_own_selector(rule))
         for related in rule.related.values():
-            plan.request(related.type)
+            target = plan.request(related.type)
+            if related.name is not None:
+                names = {n for n, _ in expand_names(related.name, parameters)}
+                target.selectors.append(Selector(name=names.__contains__))
+            else:  # found by a field: any resource of the type may be the one
+                target.selectors.append(Selector())
     for request in plan.types.values():
+        request.prefixes = _prefixes(request, plan_rules.get(request.resource_type, []))
         request.metrics.sort(key=lambda pair: pair[0].key)
         request.log_queries.sort(key=lambda pair: pair[0].key)
     plan.types = dict(sorted(plan.types.items()))
     return plan
+
+
+def _add_reads(plan: CollectionPlan, rule: CompiledRule) -> None:
+    """Every key the rule reads, on the type it reads it of (``ALL``: the whole resource)."""
+    for resource_type, keys in rule.reads.items():
+        request = plan.request(resource_type)
+        if request.keys is None:
+            continue
+        if ALL in keys:
+            request.keys = None
+        else:
+            request.keys |= keys
+
+
+#: A literal prefix of an anchored pattern: what a listing API can filter by on the server.
+_LITERAL_PREFIX = re.compile(r"^\^((?:[A-Za-z0-9_/\-]|\\[./+])*)")
+_TIMED = ("older_than", "newer_than")
+
+
+def _own_selector(rule: CompiledRule) -> Selector:
+    """The rule's selection as a listing can apply it (names, pattern, listing-only where)."""
+    named = rule.names is not None or rule.name_pattern is not None
+    name = rule.name_selected if named else None
+    if rule.where is None or rule.where_timed:
+        return Selector(name=name)
+    condition = rule.where
+    now = datetime.now(timezone.utc)  # never used: timed conditions are not applied early
+
+    def decide(data: Mapping[str, Any]) -> Any:
+        return condition(EvalContext({"data": data}, data, now, nothing_blocked))
+
+    return Selector(name=name, where=decide, where_reads=frozenset(rule.where_reads))
+
+
+def _prefixes(request: TypeRequest, rules: Sequence[CompiledRule]) -> list[str] | None:
+    """Name prefixes covering every resource some rule may select; ``None``: list them all.
+
+    Exact names are their own prefixes; an anchored pattern gives its literal start
+    (``^/aws/lambda/agenticai`` gives ``/aws/lambda/agenticai``). Any rule without a name
+    selection, or a related lookup by field, needs the whole listing.
+    """
+    prefixes: set[str] = set()
+    for rule in rules:
+        if rule.resource_type == request.resource_type:
+            if rule.names is not None:
+                prefixes.update(n for n, _ in rule.names)
+            elif rule.name_pattern is not None:
+                found = _LITERAL_PREFIX.match(rule.name_pattern.pattern)
+                literal = found.group(1).replace("\\", "") if found else ""
+                if not literal:
+                    return None
+                prefixes.add(literal)
+            else:
+                return None
+        for related in rule.related.values():
+            if related.type != request.resource_type:
+                continue
+            if related.name is None:
+                return None
+            prefixes.update(n for n, _ in expand_names(related.name, rule.parameters))
+    # A prefix that another prefix starts with adds nothing.
+    ordered = sorted(prefixes)
+    return [p for p in ordered if not any(p != q and p.startswith(q) for q in ordered)]
 
 
 def _either(first: ResourcePredicate, second: ResourcePredicate) -> ResourcePredicate:

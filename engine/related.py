@@ -108,12 +108,14 @@ class RelatedFinder:
         by_type: Mapping[str, list[Mapping[str, Any]]],
         collected: set[str],
         incomplete: Callable[[str], list[str]],
+        outside_listing: Callable[[str, str, str], str | None],
         blocked_of: Callable[[Mapping[str, Any]], BlockedLookup],
         context_of: Callable[[Mapping[str, Any]], EvalContext],
     ) -> None:
         self.by_type = by_type
         self.collected = collected
         self.incomplete = incomplete
+        self.outside_listing = outside_listing
         self.blocked_of = blocked_of
         self.context_of = context_of
         self._back: dict[tuple[str, str], tuple[dict[str, list[Mapping[str, Any]]], list[Any]]] = {}
@@ -151,6 +153,14 @@ class RelatedFinder:
             if gaps and (unresolved or not targets or not spec.must_exist):
                 # A set found by a field of the targets is only whole if every target was listed.
                 resolution.causes.extend([*gaps, f"cannot tell which {alias} exist"])
+                continue
+            outside = [
+                why
+                for wanted in (unresolved or ([name_of(spec)] if spec.name and not targets else []))
+                if (why := self.outside_listing(spec.type, resource["account"], wanted))
+            ]
+            if outside:
+                resolution.causes.extend(outside)
                 continue
             if unresolved:
                 names = ", ".join(unresolved)

@@ -15,7 +15,7 @@ from runbook_guard.engine.conditions import Condition, compile_condition, descri
 from runbook_guard.engine.params import ParameterError, expand_names, references, substitute
 from runbook_guard.engine.paths import MISSING, PathError, compile_path
 from runbook_guard.engine.plan import LogQuery, MetricPart, MetricQuery
-from runbook_guard.engine.reads import rule_reads
+from runbook_guard.engine.reads import rule_reads, top_level_keys
 from runbook_guard.engine.related import RelatedSpec
 from runbook_guard.engine.thresholds import Levels, ThresholdError, parse_levels
 from runbook_guard.engine.values import Value, compile_value
@@ -67,6 +67,10 @@ class CompiledRule:
     replaces: list[str] = field(default_factory=list)
     #: Per resource type, the top-level data keys the rule reads (the collection plan's input).
     reads: dict[str, set[str]] = field(default_factory=dict)
+    #: The top-level keys ``select.where`` reads, and whether it compares times (the collector
+    #: may apply a where to a listing only when the listing fills those keys).
+    where_reads: set[str] = field(default_factory=set)
+    where_timed: bool = False
     #: (type, key) -> a path reading it, to name it when no collection call fills the key.
     read_by: dict[tuple[str, str], str] = field(default_factory=dict)
     #: The runbook's own words the rule encodes, and why its thresholds are what they are.
@@ -309,6 +313,12 @@ def compile_rule(
     reads = rule_reads(resolved, rule.resource_type, related_resolved)
     rule.reads = {t: set(keys) for t, keys in reads.keys.items() if t}
     rule.read_by = dict(reads.where)
+    where = (resolved.get("select") or {}).get("where")
+    if where is not None:
+        rule.where_reads = rule_reads({"select": {"where": where}}, rule.resource_type, {}).keys[
+            rule.resource_type
+        ]
+        rule.where_timed = any(op in str(where) for op in ("older_than", "newer_than"))
     return rule
 
 
@@ -440,7 +450,7 @@ def _compile_checks(
             getter, _roots = compile_path(str(expression))
         except PathError as error:
             raise CompileError(("evidence", label), str(error)) from None
-        rule.evidence.append((str(label), getter, False))
+        rule.evidence.append((str(label), _evidence_path(getter, str(expression)), True))
     if "expect" not in resolved and "warn_unless" not in resolved and not has_value:
         message = "a check rule needs 'expect', 'warn_unless', or 'value' with 'levels'"
         raise CompileError((), message)
@@ -470,6 +480,25 @@ def _compile_checks(
         windows = sorted({q.describe_window() for q in rule.metrics.values()})
         words.extend(windows)
     rule.expected = "; ".join(words)
+
+
+def _evidence_path(get: Any, expression: str) -> Value:
+    """A path shown as evidence: null when a failed call explains the keys it reads.
+
+    So "not configured" (an API's null) never stands in for "the call failed": the label is
+    null whenever a collection error names a top-level key the expression reads.
+    """
+    roots = top_level_keys(expression)
+
+    def shown(ctx: Any) -> Any:
+        data = ctx.data
+        absent = frozenset(r for r in roots if not isinstance(data, dict) or r not in data)
+        if absent and ctx.blocked(absent):
+            return None
+        found = get(data)
+        return None if found is MISSING else found
+
+    return shown
 
 
 def _related_evidence(at: tuple[str | int, ...], spec: dict[str, Any]) -> Value:

@@ -89,6 +89,15 @@ class Snapshot:
         # Built per type on first use: only rules with names or related resources need it.
         self._by_name: dict[str, dict[str, list[Mapping[str, Any]]]] = {}
         self.collected_types = {entry["type"] for entry in self.coverage}
+        # Field-level collection (schema 2): per type, the keys of the operations that ran;
+        # None for a snapshot that recorded none (every key of a collected type was asked for).
+        recorded = self.metadata.get("collected_keys")
+        self.collected_keys: dict[str, frozenset[str]] | None = (
+            {t: frozenset(keys) for t, keys in recorded.items()} if recorded is not None else None
+        )
+        self._prefixes: dict[tuple[str, str], list[list[str] | None]] = defaultdict(list)
+        for entry in self.coverage:
+            self._prefixes[(entry["type"], entry["account"])].append(entry.get("prefixes"))
         self._incomplete: dict[str, list[str]] = defaultdict(list)
         for entry in self.coverage:
             if not entry["complete"]:
@@ -127,6 +136,31 @@ class Snapshot:
             for resource in self.by_type.get(resource_type, []):
                 index[resource["name"]].append(resource)
         return index.get(name, [])
+
+    def outside_listing(self, resource_type: str, account: str, name: str) -> str | None:
+        """Why a name cannot be proven missing when the listing was limited to prefixes.
+
+        A listing asked only for names starting with the rules' prefixes is complete for them
+        alone: a name outside them (a related target named by a field) is unknown, not absent.
+        """
+        scopes = self._prefixes.get((resource_type, account))
+        if not scopes:
+            scopes = [p for (t, _a), ps in self._prefixes.items() if t == resource_type for p in ps]
+        if not scopes or any(p is None for p in scopes):
+            return None  # listed in full somewhere in this account
+        prefixes = sorted({prefix for limited in scopes if limited for prefix in limited})
+        if any(name.startswith(prefix) for prefix in prefixes):
+            return None
+        return (
+            f"{resource_type} was listed only for names starting with "
+            f"{', '.join(prefixes)}; {name} is outside that listing"
+        )
+
+    def uncollected_keys(self, resource_type: str, keys: set[str]) -> list[str]:
+        """Keys a rule reads that the snapshot's field-level collection never asked for."""
+        if self.collected_keys is None or resource_type not in self.collected_keys:
+            return []
+        return sorted(k for k in keys if k != "*" and k not in self.collected_keys[resource_type])
 
     def incomplete(self, resource_type: str) -> list[str]:
         """Why resources of this type may be missing from the snapshot (empty if none)."""
