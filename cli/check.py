@@ -21,6 +21,7 @@ from runbook_guard.cli.evaluate import gate_exit
 from runbook_guard.cli.options import (
     ConfigOption,
     FailOnOption,
+    MaxConcurrencyOption,
     NowOption,
     ParamOption,
     PoliciesOption,
@@ -35,6 +36,7 @@ from runbook_guard.cli.pipeline import (
 )
 from runbook_guard.cli.report import PreviousOption, load_previous
 from runbook_guard.collectors import Scope, collect
+from runbook_guard.collectors.pool import DEFAULT_MAX_CONCURRENCY
 from runbook_guard.engine.fileio import write_json_atomic
 from runbook_guard.engine.snapshot import Snapshot
 from runbook_guard.reporters import ALL_FORMATS, FORMATS, default_paths, write_reports
@@ -94,6 +96,7 @@ def check(
     role_arn: Annotated[
         list[str] | None, typer.Option("--role-arn", help="Role to assume (repeatable).")
     ] = None,
+    max_concurrency: MaxConcurrencyOption = DEFAULT_MAX_CONCURRENCY,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     previous: PreviousOption = None,
 ) -> None:
@@ -102,7 +105,9 @@ def check(
     def run() -> tuple[dict[str, Any], str]:
         prepared = prepare(config, policies, param, fail_on)
         before = load_previous(previous)  # before collecting: bad input fails fast
-        scope = collection_scope(prepared, profile, region, role_arn, quiet=quiet)
+        scope = collection_scope(
+            prepared, profile, region, role_arn, quiet=quiet, max_concurrency=max_concurrency
+        )
         formats = list(fmt or FORMATS)
         results = run_pipeline(prepared, scope, output_dir, formats, now, waivers, before)
         return results, prepared.fail_on

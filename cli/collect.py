@@ -9,9 +9,15 @@ import typer
 
 from runbook_guard.cli.app import app
 from runbook_guard.cli.common import guarded
-from runbook_guard.cli.options import ConfigOption, ParamOption, PoliciesOption
+from runbook_guard.cli.options import (
+    ConfigOption,
+    MaxConcurrencyOption,
+    ParamOption,
+    PoliciesOption,
+)
 from runbook_guard.cli.pipeline import collection_plan, collection_scope, prepare
 from runbook_guard.collectors import collect
+from runbook_guard.collectors.pool import DEFAULT_MAX_CONCURRENCY
 from runbook_guard.engine.fileio import write_json_atomic
 
 
@@ -41,6 +47,7 @@ def collect_command(
             help="Attempts per call, first included (botocore standard retry mode).",
         ),
     ] = 5,
+    max_concurrency: MaxConcurrencyOption = DEFAULT_MAX_CONCURRENCY,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Collect what the rules need with read-only calls; failed calls become snapshot errors."""
@@ -49,7 +56,13 @@ def collect_command(
         prepared = prepare(config, policies, param)
         plan = collection_plan(prepared)
         scope = collection_scope(
-            prepared, profile, region, role_arn, quiet=quiet, max_attempts=max_attempts
+            prepared,
+            profile,
+            region,
+            role_arn,
+            quiet=quiet,
+            max_attempts=max_attempts,
+            max_concurrency=max_concurrency,
         )
         snapshot = collect(plan, scope)
         write_json_atomic(output, snapshot)

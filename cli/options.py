@@ -38,3 +38,12 @@ FailOnOption = Annotated[
         "--fail-on", help="Lowest status that fails the gate: note, warn, fail (default) or never."
     ),
 ]
+MaxConcurrencyOption = Annotated[
+    int,
+    typer.Option(
+        "--max-concurrency",
+        min=1,
+        help="API calls in flight at once, over every service, account and region (per-operation "
+        "caps and documented rates still hold).",
+    ),
+]

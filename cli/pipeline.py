@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook_guard.collectors import Scope
+from runbook_guard.collectors.pool import DEFAULT_MAX_CONCURRENCY
 from runbook_guard.collectors.registry import declared_keys
 from runbook_guard.engine.config import GATES, Config, load_config
 from runbook_guard.engine.coverage import coverage_of
@@ -125,6 +126,7 @@ def collection_scope(
     *,
     quiet: bool,
     max_attempts: int = 5,
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
 ) -> Scope:
     """Where to collect: command-line options first, then the config file, then boto3's own."""
     return Scope(
@@ -132,5 +134,6 @@ def collection_scope(
         regions=list(regions or []) or prepared.config.regions,
         role_arns=list(role_arns or []) or prepared.config.role_arns,
         max_attempts=max_attempts,
+        max_concurrency=max_concurrency,
         quiet=quiet,
     )

@@ -7,14 +7,20 @@ GetFunctionConfiguration, one call per function: ListFunctions leaves them out o
 Environment variable values are replaced before the configuration leaves this module: the
 snapshot is a file people attach to tickets, and a secret in it is a leaked secret. Names stay,
 because "a variable called API_KEY holds a literal" is itself a finding (RB-S02).
+
+Only what the loaded rules read is asked for: a function no rule selects keeps its listing
+entry and gets no per-function call, and an operation whose keys no rule reads is not made
+(the region-wide ListEventSourceMappings included).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from runbook_guard.collectors.calls import Call
+from runbook_guard.collectors.fills import Shape
 from runbook_guard.collectors.journal import Problem
 from runbook_guard.collectors.redaction import redacted_values
 from runbook_guard.collectors.registry import OperationSet, register
@@ -22,17 +28,6 @@ from runbook_guard.engine.plan import TypeRequest
 
 FUNCTION = "aws.lambda.function"
 ACCOUNT = "aws.lambda.account"
-API = OperationSet(
-    "lambda.functions",
-    "lambda",
-    (
-        "ListFunctions",
-        "GetFunctionConfiguration",
-        "ListAliases",
-        "GetFunctionConcurrency",
-        "ListEventSourceMappings",
-    ),
-)
 #: What ListFunctions leaves out and GetFunctionConfiguration answers. Lambda's model, on
 #: ListFunctions: "returns a subset of the FunctionConfiguration fields. To get the additional
 #: fields (State, StateReasonCode, StateReason, LastUpdateStatus, LastUpdateStatusReason,
@@ -46,9 +41,43 @@ STATE_KEYS = (
     "LastUpdateStatusReason",
     "LastUpdateStatusReasonCode",
 )
-ACCOUNT_API = OperationSet("lambda.account", "lambda", ("GetAccountSettings",))
+#: What GetAccountSettings answers, and all the account resource holds.
+ACCOUNT_KEYS = ("AccountLimit", "AccountUsage")
+
+
+#: ListFunctions' items: AWS leaves the state keys and RuntimeVersionConfig out of them.
+LISTED = Shape(
+    "lambda", "ListFunctions", ("Functions[]",), without=(*STATE_KEYS, "RuntimeVersionConfig")
+)
+API = OperationSet(
+    "lambda.functions",
+    "lambda",
+    (
+        "ListFunctions",
+        "GetFunctionConfiguration",
+        "ListAliases",
+        "GetFunctionConcurrency",
+        "ListEventSourceMappings",
+    ),
+    fills={
+        "ListFunctions": {FUNCTION: [LISTED]},
+        "GetFunctionConfiguration": {FUNCTION: STATE_KEYS},
+        "ListAliases": {FUNCTION: ["Aliases"]},
+        "GetFunctionConcurrency": {FUNCTION: ["Concurrency"]},
+        "ListEventSourceMappings": {FUNCTION: ["EventSourceMappings"]},
+    },
+    listings=("ListFunctions",),
+)
+ACCOUNT_API = OperationSet(
+    "lambda.account",
+    "lambda",
+    ("GetAccountSettings",),
+    fills={"GetAccountSettings": {ACCOUNT: ACCOUNT_KEYS}},
+)
 #: What ListFunctions needs to show a function's environment: its KMS key's decrypt right.
 DECRYPT_ACTION = "kms:Decrypt"
+#: One per-function call's contribution to the function's data (``{}`` when it failed).
+Detail = Callable[[], dict[str, Any]]
 
 
 def redact(function: Mapping[str, Any]) -> dict[str, Any]:
@@ -99,22 +128,64 @@ def _undecryptable(call: Call, function: Mapping[str, Any], arn: str) -> None:
     )
 
 
-def _state(call: Call, function: dict[str, Any], arn: str) -> None:
-    """Merge the function's state from GetFunctionConfiguration, whatever ListFunctions said.
+def _listed(function: Mapping[str, Any]) -> dict[str, Any]:
+    """A listing entry as stored: values redacted, the listing's own state keys dropped.
 
-    The listing's own copies are dropped first (moto's ListFunctions returns ``State``; AWS
-    does not), so the stored value is always GetFunctionConfiguration's. A key the answer
-    leaves out is stored as null (no reason given); a failed call leaves all six absent, with
-    an error naming them, so the state rule is ``error``. Nothing else of the answer is kept:
-    it carries the environment's variables with their values.
+    moto's ListFunctions returns ``State``; AWS does not. The stored state is always
+    GetFunctionConfiguration's, and absent where that call was not made.
     """
+    listed = redact(function)
     for key in STATE_KEYS:
-        function.pop(key, None)
+        listed.pop(key, None)
+    return listed
+
+
+def _state(call: Call, arn: str) -> dict[str, Any]:
+    """The function's state from GetFunctionConfiguration, whatever ListFunctions said.
+
+    A key the answer leaves out is stored as null (no reason given); a failed call leaves all
+    six absent, with an error naming them, so the state rule is ``error``. Nothing else of the
+    answer is kept: it carries the environment's variables with their values.
+    """
     answer = call.request(
         "GetFunctionConfiguration", FunctionName=arn, resource=arn, data_keys=STATE_KEYS
     )
-    if answer is not None:
-        function.update({key: answer.get(key) for key in STATE_KEYS})
+    return {} if answer is None else {key: answer.get(key) for key in STATE_KEYS}
+
+
+def _aliases(call: Call, name: str, arn: str) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    call.fill_items(found, "Aliases", "ListAliases", "Aliases", resource=arn, FunctionName=name)
+    return found
+
+
+def _concurrency(call: Call, name: str, arn: str) -> dict[str, Any]:
+    answer = call.request(
+        "GetFunctionConcurrency", FunctionName=name, resource=arn, data_keys=["Concurrency"]
+    )
+    if answer is None:
+        return {}
+    return {"Concurrency": {k: v for k, v in answer.items() if k == "ReservedConcurrentExecutions"}}
+
+
+def _details(call: Call, name: str, arn: str) -> list[Detail]:
+    """The per-function calls some rule reads, in the order they were always made."""
+    details: list[Detail] = []
+    if call.wants("GetFunctionConfiguration"):
+        details.append(partial(_state, call, arn))
+    if call.wants("ListAliases"):
+        details.append(partial(_aliases, call, name, arn))
+    if call.wants("GetFunctionConcurrency"):
+        details.append(partial(_concurrency, call, name, arn))
+    return details
+
+
+def _mappings(call: Call, arns: list[str]) -> dict[str, list[Any]] | None:
+    """The region's mappings by function ARN; ``None`` when the listing failed."""
+    mappings = call.items(
+        "ListEventSourceMappings", "EventSourceMappings", data_keys=["EventSourceMappings"]
+    )
+    return mappings_by_function(mappings, arns) if mappings is not None else None
 
 
 @register(API, FUNCTION)
@@ -123,39 +194,39 @@ def collect_functions(call: Call, requests: Mapping[str, TypeRequest]) -> list[d
     attached to each.
 
     Listing mappings per function (``FunctionName=<name>``) misses those bound to an alias or
-    version; one unfiltered listing per region finds them all. If it fails, the error names
+    version; one unfiltered listing per region finds them all, made only when some rule reads
+    ``EventSourceMappings`` of some selected function. If it fails, the error names
     ``EventSourceMappings`` for the whole type here, so every function's rules reading it are
     ``error``, and no function gets an empty list it did not earn.
+
+    The per-function calls of every selected function run on the collection's pool, one task
+    per (function, operation); each returns its own keys, merged in a fixed order, so the
+    data does not depend on which call finished first.
     """
     functions = call.items("ListFunctions", "Functions", listing=True)
     if functions is None:
         return []
     arns = [str(f["FunctionArn"]) for f in functions]  # a malformed listing fails here
-    mappings = call.items(
-        "ListEventSourceMappings", "EventSourceMappings", data_keys=["EventSourceMappings"]
-    )
-    attached = mappings_by_function(mappings, arns) if mappings is not None else None
-    resources = []
-    for listed in functions:
-        function = redact(listed)
-        name = str(function["FunctionName"])
-        arn = str(function["FunctionArn"])
-        _undecryptable(call, function, arn)
-        _state(call, function, arn)
-        call.fill_items(
-            function, "Aliases", "ListAliases", "Aliases", resource=arn, FunctionName=name
-        )
-        concurrency = call.request(
-            "GetFunctionConcurrency", FunctionName=name, resource=arn, data_keys=["Concurrency"]
-        )
-        if concurrency is not None:
-            function["Concurrency"] = {
-                k: v for k, v in concurrency.items() if k == "ReservedConcurrentExecutions"
-            }
+    listed = [_listed(f) for f in functions]
+    chosen = [i for i, f in enumerate(listed) if call.selects(str(f["FunctionName"]), f)]
+    attached = None
+    if chosen and call.wants("ListEventSourceMappings"):
+        attached = _mappings(call, arns)
+    tasks: list[tuple[int, Detail]] = []
+    for index in chosen:
+        _undecryptable(call, listed[index], arns[index])
+        name = str(listed[index]["FunctionName"])
+        tasks.extend((index, detail) for detail in _details(call, name, arns[index]))
+    answers = call.each(tasks, lambda task: task[1]())
+    for (index, _), answer in zip(tasks, answers, strict=True):
+        listed[index].update(answer)
+    for index in chosen:
         if attached is not None:
-            function["EventSourceMappings"] = attached[arn]
-        resources.append(call.resource(FUNCTION, arn, name, function))
-    return resources
+            listed[index]["EventSourceMappings"] = attached[arns[index]]
+    return [
+        call.resource(FUNCTION, arn, str(function["FunctionName"]), function)
+        for arn, function in zip(arns, listed, strict=True)
+    ]
 
 
 @register(ACCOUNT_API, ACCOUNT)
@@ -164,15 +235,13 @@ def collect_account(call: Call, requests: Mapping[str, TypeRequest]) -> list[dic
 
     Account-wide metrics (``ConcurrentExecutions`` without dimensions) hang on it. The
     resource is the (account, region) itself, known without asking, so it exists even when
-    GetAccountSettings fails: the failure is recorded against the keys the call fills, and
-    only rules reading the account's limits become ``error``; a rule judging the account-wide
-    metric still decides.
+    GetAccountSettings fails, or is not made because no rule reads the account's limits: a
+    failure is recorded against the keys the call fills, and only rules reading them become
+    ``error``; a rule judging the account-wide metric still decides.
     """
     arn = call.arn("lambda", "account-settings")
-    settings = call.request(
-        "GetAccountSettings", resource=arn, data_keys=["AccountLimit", "AccountUsage"]
-    )
-    data: dict[str, Any] = {
-        k: settings[k] for k in ("AccountLimit", "AccountUsage") if settings and k in settings
-    }
+    settings = None
+    if call.wants("GetAccountSettings") and call.selects(call.account, {}):
+        settings = call.request("GetAccountSettings", resource=arn, data_keys=ACCOUNT_KEYS)
+    data: dict[str, Any] = {k: settings[k] for k in ACCOUNT_KEYS if settings and k in settings}
     return [call.resource(ACCOUNT, arn, call.account, data)]

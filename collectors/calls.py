@@ -150,16 +150,24 @@ class Call:
         self.requests: Mapping[str, TypeRequest] = requests or {}
         self.last_operation = api.operations[0] if api.operations else "?"
 
-    def wants(self, operation: str, resource_type: str | None = None) -> bool:
+    def wants(
+        self, operation: str, resource_type: str | None = None, *, beyond_listing: bool = False
+    ) -> bool:
         """Whether some loaded rule reads a key ``operation`` fills (for this type).
 
         A collector asks before every detail call: a call whose keys no rule reads is not
         made. An operation that declares nothing, or a type nobody planned, is always made.
+        ``beyond_listing``: keys the listing always carries (a table's name) are no reason to
+        make the call (only where the listing's declaration holds for every item).
         """
         rtype = resource_type or self.resource_type
         request = self.requests.get(rtype)
         fills = self.api.filled(operation).get(rtype)
-        return request is None or fills is None or request.wants(fills)
+        if request is None or fills is None:
+            return True
+        if beyond_listing:
+            fills = fills - self.api.listing_keys(rtype)
+        return request.wants(fills)
 
     def selects(
         self, name: str, listed: Mapping[str, Any], resource_type: str | None = None
@@ -174,7 +182,7 @@ class Call:
     def prefixes(self, resource_type: str | None = None) -> list[str] | None:
         """Name prefixes to list by on the server, or ``None`` to list everything."""
         request = self.requests.get(resource_type or self.resource_type)
-        return None if request is None else request.prefixes
+        return None if request is None else request.server_prefixes()
 
     def each(self, items: Iterable[T], work: Callable[[T], R]) -> list[R]:
         """``work`` per item on the collection's pool (in order), so per-resource calls overlap."""

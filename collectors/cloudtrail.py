@@ -6,23 +6,50 @@ invisible unless its home region is collected. Each trail becomes one resource, 
 home region (the region of its ARN, where its status is asked), whichever collected region saw
 it. Events keep who/what/when but drop ``CloudTrailEvent``: it holds request parameters, which
 may include values nobody wants in a report.
+
+``GetTrailStatus`` runs only for trails some rule selects, when a rule reads ``Status``.
+``LookupEvents`` is paced at the rate AWS documents for it (CloudTrail API Reference,
+LookupEvents: "The rate of lookup requests is limited to two per second, per account, per
+Region"), page by page, and looks back at most the 90 days CloudTrail's event history keeps.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from runbook_guard.collectors.calls import Call
+from runbook_guard.collectors.fills import Shape
+from runbook_guard.collectors.journal import Problem
 from runbook_guard.collectors.registry import OperationSet, register
 from runbook_guard.engine.plan import TypeRequest
 
 TRAIL = "aws.cloudtrail.trail"
 EVENT = "aws.cloudtrail.event"
-TRAILS_API = OperationSet("cloudtrail.trails", "cloudtrail", ("DescribeTrails", "GetTrailStatus"))
-EVENTS_API = OperationSet("cloudtrail.events", "cloudtrail", ("LookupEvents",))
 EVENT_FIELDS = ("EventId", "EventName", "EventTime", "EventSource", "Username", "Resources")
+TRAILS_API = OperationSet(
+    "cloudtrail.trails",
+    "cloudtrail",
+    ("DescribeTrails", "GetTrailStatus"),
+    fills={
+        "DescribeTrails": {TRAIL: [Shape("cloudtrail", "DescribeTrails", ("trailList[]",))]},
+        "GetTrailStatus": {TRAIL: ["Status"]},
+    },
+    listings=("DescribeTrails",),
+)
+#: Lookups a second per account and region (see the module's docstring).
+LOOKUPS_PER_SECOND = 2.0
+EVENTS_API = OperationSet(
+    "cloudtrail.events",
+    "cloudtrail",
+    ("LookupEvents",),
+    fills={"LookupEvents": {EVENT: EVENT_FIELDS}},
+    listings=("LookupEvents",),
+    rates={"LookupEvents": LOOKUPS_PER_SECOND},
+)
+#: How far back LookupEvents can see: CloudTrail's event history keeps the last 90 days.
+HISTORY_HOURS = 90 * 24
 
 
 def home_region(trail: Mapping[str, Any], seen_in: str) -> str:
@@ -46,6 +73,18 @@ def records_here(call: Call, home: str) -> bool:
     return home == call.region or (home not in regions and call.region == regions[0])
 
 
+def _trail(call: Call, trail: Mapping[str, Any], status_read: bool) -> dict[str, Any]:
+    """One trail's resource in its home region, with ``Status`` when a rule reads it."""
+    arn = str(trail["TrailARN"])
+    at_home = call.in_region(home_region(trail, call.region))
+    data = dict(trail)
+    if status_read and call.selects(str(trail["Name"]), trail):
+        status = at_home.request("GetTrailStatus", Name=arn, resource=arn, data_keys=["Status"])
+        if status is not None:
+            data["Status"] = status
+    return at_home.resource(TRAIL, arn, str(trail["Name"]), data)
+
+
 @register(TRAILS_API, TRAIL)
 def collect_trails(call: Call, requests: Mapping[str, TypeRequest]) -> list[dict[str, Any]]:
     """One resource per trail, in its home region, with ``Status`` from that region.
@@ -60,38 +99,68 @@ def collect_trails(call: Call, requests: Mapping[str, TypeRequest]) -> list[dict
     if response is None:
         call.incomplete(TRAIL)
         return []
-    resources = []
-    kept: set[str] = set()
+    kept: dict[str, Mapping[str, Any]] = {}
     for trail in response.get("trailList") or []:
         arn = str(trail["TrailARN"])
-        home = home_region(trail, call.region)
-        if arn in kept or not records_here(call, home):
-            continue
-        kept.add(arn)
-        at_home = call.in_region(home)
-        data = dict(trail)
-        status = at_home.request("GetTrailStatus", Name=arn, resource=arn, data_keys=["Status"])
-        if status is not None:
-            data["Status"] = status
-        resources.append(at_home.resource(TRAIL, arn, str(trail["Name"]), data))
-    return resources
+        if arn not in kept and records_here(call, home_region(trail, call.region)):
+            kept[arn] = trail
+    status_read = call.wants("GetTrailStatus")
+    return call.each(list(kept.values()), lambda trail: _trail(call, trail, status_read))
+
+
+def _lookup(call: Call, name: str, start: datetime) -> list[dict[str, Any]] | None:
+    """Every event named ``name`` since ``start``; ``None`` when a page failed.
+
+    Page by page through ``Call.request`` rather than a paginator, so that every page (not
+    only the first) waits for its slot at the documented rate.
+    """
+    params: dict[str, Any] = {
+        "LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": name}],
+        "StartTime": start,
+        "EndTime": call.now,
+    }
+    if call.page_size:
+        params["MaxResults"] = call.page_size
+    events: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        page = call.request("LookupEvents", **params, **({"NextToken": token} if token else {}))
+        if page is None:
+            call.incomplete(EVENT)
+            return None
+        events.extend(page.get("Events") or [])
+        token = page.get("NextToken")
+        if not token:
+            return events
+
+
+def _window_start(call: Call) -> datetime:
+    """The start of the widest window asked for, never before CloudTrail's 90 days.
+
+    A wider window cannot be looked up: the listing is then incomplete, with an error saying
+    why, so a rule needing the older events is an error rather than a pass on the 90 days.
+    """
+    hours = int(call.option("window_hours", 168))
+    if hours > HISTORY_HOURS:
+        problem = Problem(
+            "WindowBeyondEventHistory",
+            f"a window of {hours} hours was asked for; CloudTrail's event history (what "
+            f"LookupEvents reads) keeps the last {HISTORY_HOURS} hours (90 days)",
+        )
+        call.record("LookupEvents", problem, resource_type=EVENT)
+        call.incomplete(EVENT)
+        hours = HISTORY_HOURS
+    return call.now - timedelta(hours=hours)
 
 
 @register(EVENTS_API, EVENT)
 def collect_events(call: Call, requests: Mapping[str, TypeRequest]) -> list[dict[str, Any]]:
     """One lookup per event name: LookupEvents accepts a single attribute per call."""
-    hours = int(call.option("window_hours", 168))
-    start = call.now - timedelta(hours=hours)
+    start = _window_start(call)
+    names = call.option_list("event_names")
+    found = call.each(names, lambda name: _lookup(call, str(name), start))
     resources = []
-    for name in call.option_list("event_names"):
-        events = call.items(
-            "LookupEvents",
-            "Events",
-            listing=True,
-            LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": name}],
-            StartTime=start,
-            EndTime=call.now,
-        )
+    for name, events in zip(names, found, strict=True):
         for event in events or []:
             data = {k: event[k] for k in EVENT_FIELDS if k in event}
             arn = call.arn("cloudtrail", f"event/{event['EventId']}")

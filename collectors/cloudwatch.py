@@ -4,15 +4,21 @@ Alarms of every kind are asked for by name: DescribeAlarms without ``AlarmTypes`
 metric alarms, so a composite or log alarm in ALARM would go unseen. Dashboard bodies are
 parsed here so that rules can ask "is there a widget for AWS/SQS" with a path, not with a
 substring search over escaped JSON.
+
+Both listings filter by name prefix on the server (``AlarmNamePrefix``,
+``DashboardNamePrefix``): when every rule names what it selects, only those prefixes are
+listed, and the coverage says the listing is complete for them alone. A dashboard's body is
+asked for only when some rule reads it, and only for the dashboards some rule selects.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from runbook_guard.collectors.calls import Call
+from runbook_guard.collectors.fills import Shape
 from runbook_guard.collectors.registry import OperationSet, register
 from runbook_guard.engine.plan import TypeRequest
 
@@ -24,47 +30,80 @@ ALARM_KINDS = (
     ("CompositeAlarm", "CompositeAlarms"),
     ("LogAlarm", "LogAlarms"),
 )
-ALARMS_API = OperationSet("cloudwatch.alarms", "cloudwatch", ("DescribeAlarms",))
-DASHBOARDS_API = OperationSet(
-    "cloudwatch.dashboards", "cloudwatch", ("ListDashboards", "GetDashboard")
+#: What a dashboard's ListDashboards entry carries (DashboardEntry), all it keeps of it.
+ENTRY_KEYS = ("DashboardName", "DashboardArn", "LastModified", "Size")
+ALARMS_API = OperationSet(
+    "cloudwatch.alarms",
+    "cloudwatch",
+    ("DescribeAlarms",),
+    fills={
+        "DescribeAlarms": {
+            ALARM: [
+                *(Shape("cloudwatch", "DescribeAlarms", (f"{key}[]",)) for _, key in ALARM_KINDS),
+                "AlarmType",
+            ]
+        }
+    },
+    listings=("DescribeAlarms",),
 )
+DASHBOARDS_API = OperationSet(
+    "cloudwatch.dashboards",
+    "cloudwatch",
+    ("ListDashboards", "GetDashboard"),
+    fills={
+        "ListDashboards": {DASHBOARD: ENTRY_KEYS},
+        "GetDashboard": {DASHBOARD: ["DashboardBody"]},
+    },
+    listings=("ListDashboards",),
+)
+
+
+def _by_prefix(
+    call: Call, resource_type: str, listing: Callable[[str | None], list[Any] | None]
+) -> list[Any] | None:
+    """What ``listing`` finds, once per server-side name prefix the rules allow, or once.
+
+    ``listing(prefix)`` lists the names starting with ``prefix`` (``None``: all), and answers
+    ``None`` when it failed (already recorded, and the type marked incomplete). With prefixes,
+    the listings run side by side and the coverage records them; a failed one leaves the
+    others' findings (the type is incomplete anyway). ``None`` only when the single unlimited
+    listing failed.
+    """
+    prefixes = call.prefixes(resource_type) or None  # [] (a plan made by hand): all
+    if prefixes is None:
+        return listing(None)
+    found = call.each(prefixes, listing)
+    call.journal.listed(resource_type, call.account, call.region, True, prefixes=prefixes)
+    return [item for items in found for item in items or []]
 
 
 @register(ALARMS_API, ALARM)
 def collect_alarms(call: Call, requests: Mapping[str, TypeRequest]) -> list[dict[str, Any]]:
     kinds = [kind for kind, _ in ALARM_KINDS]
-    pages = call.pages("DescribeAlarms", AlarmTypes=kinds, listing=True)
+
+    def listing(prefix: str | None) -> list[Any] | None:
+        named: dict[str, Any] = {"AlarmNamePrefix": prefix} if prefix else {}
+        return call.pages("DescribeAlarms", AlarmTypes=kinds, listing=True, **named)
+
+    pages = _by_prefix(call, ALARM, listing)
     if pages is None:
         return []
-    resources = []
+    resources: dict[str, dict[str, Any]] = {}
     for page in pages:
         for alarm_type, key in ALARM_KINDS:
             for alarm in page.get(key) or []:
                 data = {**alarm, "AlarmType": alarm_type}
-                resources.append(
-                    call.resource(ALARM, str(alarm["AlarmArn"]), str(alarm["AlarmName"]), data)
-                )
-    return resources
+                arn = str(alarm["AlarmArn"])
+                resources[arn] = call.resource(ALARM, arn, str(alarm["AlarmName"]), data)
+    return list(resources.values())
 
 
-@register(DASHBOARDS_API, DASHBOARD, is_global=True)
-def collect_dashboards(call: Call, requests: Mapping[str, TypeRequest]) -> list[dict[str, Any]]:
-    """Dashboards, once per account: they are global (CloudWatch model, PutDashboard: "All
-    dashboards in your account are global, not region-specific"), so ListDashboards answers
-    the same in every region and a per-region listing would report each one once per region.
-    """
-    entries = call.items("ListDashboards", "DashboardEntries", listing=True)
-    if entries is None:
-        return []
-    resources = []
-    for entry in entries:
-        name = str(entry["DashboardName"])
-        arn = str(entry.get("DashboardArn") or call.arn("cloudwatch", f"dashboard/{name}"))
-        data: dict[str, Any] = {
-            k: entry[k]
-            for k in ("DashboardName", "DashboardArn", "LastModified", "Size")
-            if k in entry
-        }
+def _dashboard(call: Call, entry: Mapping[str, Any], detailed: bool) -> dict[str, Any]:
+    """A dashboard's envelope: its listing entry, and its parsed body when ``detailed``."""
+    name = str(entry["DashboardName"])
+    arn = str(entry.get("DashboardArn") or call.arn("cloudwatch", f"dashboard/{name}"))
+    data: dict[str, Any] = {k: entry[k] for k in ENTRY_KEYS if k in entry}
+    if detailed:
         response = call.request(
             "GetDashboard", DashboardName=name, resource=arn, data_keys=["DashboardBody"]
         )
@@ -73,5 +112,28 @@ def collect_dashboards(call: Call, requests: Mapping[str, TypeRequest]) -> list[
                 data["DashboardBody"] = json.loads(response.get("DashboardBody") or "{}")
             except ValueError as exc:
                 call.record("GetDashboard", exc, resource=arn, data_keys=["DashboardBody"])
-        resources.append(call.resource(DASHBOARD, arn, name, data))
-    return resources
+    return call.resource(DASHBOARD, arn, name, data)
+
+
+@register(DASHBOARDS_API, DASHBOARD, is_global=True)
+def collect_dashboards(call: Call, requests: Mapping[str, TypeRequest]) -> list[dict[str, Any]]:
+    """Dashboards, once per account: they are global (CloudWatch model, PutDashboard: "All
+    dashboards in your account are global, not region-specific"), so ListDashboards answers
+    the same in every region and a per-region listing would report each one once per region.
+    """
+
+    def listing(prefix: str | None) -> list[Any] | None:
+        named: dict[str, Any] = {"DashboardNamePrefix": prefix} if prefix else {}
+        return call.items("ListDashboards", "DashboardEntries", listing=True, **named)
+
+    entries = _by_prefix(call, DASHBOARD, listing)
+    if entries is None:
+        return []
+    unique = list({str(entry["DashboardName"]): entry for entry in entries}.values())
+    body = call.wants("GetDashboard")
+
+    def envelope(entry: Mapping[str, Any]) -> dict[str, Any]:
+        detailed = body and call.selects(str(entry["DashboardName"]), entry)
+        return _dashboard(call, entry, detailed)
+
+    return call.each(unique, envelope)

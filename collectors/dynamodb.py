@@ -1,12 +1,20 @@
-"""DynamoDB tables: the runbook's PITR, TTL, backup, export and Contributor Insights checks."""
+"""DynamoDB tables: the runbook's PITR, TTL, backup, export and Contributor Insights checks.
+
+ListTables is the listing (names only: it has no server-side name filter, so a selection by
+name is applied here, after it). Every other call is a per-table detail, made only for a table
+some rule selects and only when some rule reads a key it fills; DescribeTable included, so a
+table's id is built from its name (``arn:<partition>:dynamodb:<region>:<account>:table/<name>``,
+which is AWS's ``TableArn``) and never depends on which details ran.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from runbook_guard.collectors.calls import Call
+from runbook_guard.collectors.fills import Shape
 from runbook_guard.collectors.registry import OperationSet, register
 from runbook_guard.engine.plan import TypeRequest
 
@@ -24,6 +32,17 @@ API = OperationSet(
         "ListExports",
         "DescribeExport",
     ),
+    fills={
+        "ListTables": {TABLE: ("TableName",)},
+        "DescribeTable": {TABLE: (Shape("dynamodb", "DescribeTable", ("Table",)),)},
+        "DescribeContinuousBackups": {TABLE: ("ContinuousBackupsDescription",)},
+        "DescribeTimeToLive": {TABLE: ("TimeToLiveDescription",)},
+        "DescribeContributorInsights": {TABLE: ("ContributorInsights",)},
+        "ListBackups": {TABLE: ("Backups",)},
+        "ListExports": {TABLE: ("Exports",)},
+        "DescribeExport": {TABLE: ("Exports",)},
+    },
+    listings=("ListTables",),
 )
 
 #: Per-table calls beyond DescribeTable: (operation, data key, response key or None for the
@@ -40,20 +59,38 @@ def collect_tables(call: Call, requests: Mapping[str, TypeRequest]) -> list[dict
     names = call.items("ListTables", "TableNames", listing=True)
     if names is None:
         return []
-    days = int(call.option("backup_days", 7))
-    since = call.now - timedelta(days=days)
-    resources = []
-    for name in names:
-        described = call.request("DescribeTable", TableName=name, data_keys=["Table"])
-        if described is None:
-            call.incomplete(TABLE)
+    since = call.now - timedelta(days=int(call.option("backup_days", 7)))
+    return call.each([str(name) for name in names], lambda name: _table(call, name, since))
+
+
+def table_arn(call: Call, name: str) -> str:
+    """The table's ARN from its name, as DescribeTable's ``TableArn`` spells it."""
+    return call.arn("dynamodb", f"table/{name}")
+
+
+def _table(call: Call, name: str, since: datetime) -> dict[str, Any]:
+    """One table's envelope, with the details some rule reads (errors as data).
+
+    A table no rule selects keeps its name alone and gets no call: it stays in the snapshot,
+    so a named table missing from the listing is still provable.
+    """
+    arn = table_arn(call, name)
+    table: dict[str, Any] = {"TableName": name}
+    if not call.selects(name, table):
+        return call.resource(TABLE, arn, name, table)
+    if call.wants("DescribeTable", beyond_listing=True):
+        # What DescribeTable fills beyond the listing: a failure leaves exactly those undecided.
+        keys = call.api.keys_of(TABLE, ["DescribeTable"]) - call.api.listing_keys(TABLE)
+        described = call.request("DescribeTable", TableName=name, resource=arn, data_keys=keys)
+        if described is not None:
+            table = dict(described["Table"])
+    for operation, data_key, response_key in DETAILS:
+        if not call.wants(operation, beyond_listing=True):
             continue
-        table: dict[str, Any] = dict(described["Table"])
-        arn = str(table["TableArn"])
-        for operation, data_key, response_key in DETAILS:
-            response = call.request(operation, TableName=name, resource=arn, data_keys=[data_key])
-            if response is not None:
-                table[data_key] = response.get(response_key) if response_key else response
+        response = call.request(operation, TableName=name, resource=arn, data_keys=[data_key])
+        if response is not None:
+            table[data_key] = response.get(response_key) if response_key else response
+    if call.wants("ListBackups", beyond_listing=True):
         call.fill_items(
             table,
             "Backups",
@@ -63,13 +100,13 @@ def collect_tables(call: Call, requests: Mapping[str, TypeRequest]) -> list[dict
             TableName=name,
             TimeRangeLowerBound=since,
         )
+    if call.wants("ListExports", beyond_listing=True):
         exports = call.items(
             "ListExports", "ExportSummaries", TableArn=arn, resource=arn, data_keys=["Exports"]
         )
         if exports is not None:
             table["Exports"] = _describe_exports(call, arn, exports)
-        resources.append(call.resource(TABLE, arn, name, table))
-    return resources
+    return call.resource(TABLE, arn, name, table)
 
 
 #: Exports described per table, newest first (their ARNs end in an id that starts with a

@@ -11,11 +11,24 @@ from collections.abc import Mapping
 from typing import Any
 
 from runbook_guard.collectors.calls import Call
+from runbook_guard.collectors.fills import Shape
 from runbook_guard.collectors.registry import OperationSet, register
 from runbook_guard.engine.plan import TypeRequest
 
 SECURITY_GROUP = "aws.ec2.security_group"
-API = OperationSet("ec2.security_groups", "ec2", ("DescribeSecurityGroups",))
+#: The listing is the whole collection: a group is all DescribeSecurityGroups says of it (the
+#: EC2 model loads slowly: the shape's members are read on first need, not at import).
+API = OperationSet(
+    "ec2.security_groups",
+    "ec2",
+    ("DescribeSecurityGroups",),
+    fills={
+        "DescribeSecurityGroups": {
+            SECURITY_GROUP: [Shape("ec2", "DescribeSecurityGroups", ("SecurityGroups[]",))]
+        }
+    },
+    listings=("DescribeSecurityGroups",),
+)
 
 
 @register(API, SECURITY_GROUP)

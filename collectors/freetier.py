@@ -12,11 +12,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from runbook_guard.collectors.calls import Call
+from runbook_guard.collectors.fills import Shape
 from runbook_guard.collectors.registry import OperationSet, register
 from runbook_guard.engine.plan import TypeRequest
 
 USAGE = "aws.freetier.usage"
-API = OperationSet("freetier.usage", "freetier", ("GetFreeTierUsage",))
+#: One listing, no detail call: every offer is stored as GetFreeTierUsage answers it.
+API = OperationSet(
+    "freetier.usage",
+    "freetier",
+    ("GetFreeTierUsage",),
+    fills={
+        "GetFreeTierUsage": {USAGE: [Shape("freetier", "GetFreeTierUsage", ("freeTierUsages[]",))]}
+    },
+    listings=("GetFreeTierUsage",),
+)
 #: The offer fields the id is made of, in order.
 ID_FIELDS = ("service", "usageType", "region", "operation")
 

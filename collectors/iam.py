@@ -10,14 +10,24 @@ still answer ``ReportInProgress``, ``ReportNotPresent`` or ``ReportExpired``: al
 lists now, each merged with its report row; a user created after the report was generated has
 no row, so its report fields are an error (``NotInCredentialReport``) rather than absent
 without a reason, and every user carries the report's ``CredentialReportGeneratedTime``.
+
+What runs follows the plan. ``ListUsers`` always: it lists users and is where keys are found.
+The report only when a rule reads one of its columns or its time: it is one account-wide call
+and the only source of the ``<root_account>`` row, so that row is listed only then (no other
+key of it exists to be read). ``ListAccessKeys`` only for a user some rule selects and whose
+``AccessKeys`` a rule reads, or whose keys some rule may select (their names, ``user/KEYID``,
+start with one of the plan's prefixes for keys: the key listing is then complete for those
+prefixes alone); ``GetAccessKeyLastUsed`` only for a key some rule selects and whose last use
+it reads, or a key of a user whose ``AccessKeys`` are read (the items carry the last use).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from runbook_guard.collectors.calls import Call, jsonable
@@ -27,19 +37,6 @@ from runbook_guard.engine.plan import TypeRequest
 
 USER = "aws.iam.user"
 ACCESS_KEY = "aws.iam.access_key"
-API = OperationSet(
-    "iam.users",
-    "iam",
-    (
-        "GenerateCredentialReport",
-        "GetCredentialReport",
-        "ListUsers",
-        "ListAccessKeys",
-        "GetAccessKeyLastUsed",
-    ),
-)
-#: The data key holding the report's ``GeneratedTime`` on every user built with it.
-REPORT_TIME = "CredentialReportGeneratedTime"
 #: The report's columns (IAM User Guide, "Getting credential reports": the report format).
 #: What a failed or missing report leaves undecided, besides the columns a report really has.
 REPORT_COLUMNS = (
@@ -66,6 +63,10 @@ REPORT_COLUMNS = (
     "cert_2_active",
     "cert_2_last_rotated",
 )
+#: The data key holding the report's ``GeneratedTime`` on every user built with it.
+REPORT_TIME = "CredentialReportGeneratedTime"
+#: What the report fills on a user: its columns and when IAM generated it.
+REPORT_KEYS = (*REPORT_COLUMNS, REPORT_TIME)
 #: GetCredentialReport's answers that mean "not yet": the model's error codes of
 #: CredentialReportNotReadyException, CredentialReportNotPresentException and
 #: CredentialReportExpiredException.
@@ -75,6 +76,41 @@ FIRST_PAUSE_SECONDS = 1.0
 LONGEST_PAUSE_SECONDS = 8.0
 #: The ListUsers fields merged into a user (the API's own names; ``Tags`` is not listed).
 USER_FIELDS = ("UserName", "UserId", "Arn", "Path", "CreateDate", "PasswordLastUsed")
+#: The ListAccessKeys fields of a key (all its ``AccessKeyMetadata`` members).
+KEY_FIELDS = ("UserName", "AccessKeyId", "Status", "CreateDate")
+#: What GetAccessKeyLastUsed adds to a key (``ServiceName`` and ``Region`` renamed).
+LAST_USED = ("LastUsedDate", "LastUsedService", "LastUsedRegion")
+#: Calls of one IAM operation in flight per account. IAM throttles each account with token
+#: buckets shared by every caller in it, whose sizes AWS does not publish and will not raise
+#: (AWS Security Blog, "How to monitor and query IAM resources at scale - Part 2"; AWS
+#: re:Post, "How do I resolve API throttling or 'Rate exceeded' errors for IAM and AWS STS?").
+#: 4 is this tool's choice, not an AWS figure: a few calls at a time leaves the buckets to the
+#: account's own workloads, and adaptive retries absorb what throttling remains.
+IN_FLIGHT = 4
+OPERATIONS = (
+    "GenerateCredentialReport",
+    "GetCredentialReport",
+    "ListUsers",
+    "ListAccessKeys",
+    "GetAccessKeyLastUsed",
+)
+API = OperationSet(
+    "iam.users",
+    "iam",
+    OPERATIONS,
+    fills={
+        "GenerateCredentialReport": {USER: REPORT_KEYS},
+        "GetCredentialReport": {USER: REPORT_KEYS},
+        "ListUsers": {USER: USER_FIELDS},
+        # A user's AccessKeys items are its keys with their last use.
+        "ListAccessKeys": {USER: ("AccessKeys",), ACCESS_KEY: KEY_FIELDS},
+        "GetAccessKeyLastUsed": {USER: ("AccessKeys",), ACCESS_KEY: LAST_USED},
+    },
+    # Only ListUsers: ListAccessKeys lists the keys, but it would then count as a listing of
+    # users too (listings are per operation set), whose AccessKeys it fills only once called.
+    listings=("ListUsers",),
+    caps=dict.fromkeys(OPERATIONS, IN_FLIGHT),
+)
 
 
 @dataclass
@@ -149,68 +185,125 @@ def _list_users(call: Call, users_wanted: bool) -> list[dict[str, Any]] | None:
     attribution += [(USER, ["AccessKeys"])] if users_wanted else []
     pages = call.pages("ListUsers", listing=True, resource_type=ACCESS_KEY, attribution=attribution)
     if pages is None:
+        # ListAccessKeys never runs, but its keys were asked for: the error explains them.
+        call.journal.collected({rtype: frozenset(keys) for rtype, keys in attribution if keys})
         return None
     return [user for page in pages for user in page.get("Users") or []]
 
 
-def _access_keys(call: Call, users: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Every listed user's keys with last use, by user name.
+@dataclass
+class Listed:
+    """One listed user: whether a rule reads its details, and its keys when they were listed.
 
-    A user whose keys could not be listed is absent from the answer (never an empty list,
-    which a "single active key" rule would pass); the error names the user and ``AccessKeys``.
+    ``keys`` is ``None`` when ``ListAccessKeys`` was not called for the user (nothing read
+    them) or failed (its error names ``AccessKeys``); ``for_user`` says whether they belong on
+    the user as ``AccessKeys``.
     """
-    keys: dict[str, list[dict[str, Any]]] = {}
+
+    user: dict[str, Any]
+    selected: bool
+    for_user: bool
+    keys: list[dict[str, Any]] | None = None
+
+    @property
+    def name(self) -> str:
+        return str(self.user["UserName"])
+
+
+def _key_selected(call: Call, name: str, listed: Mapping[str, Any]) -> bool:
+    """Whether some rule may read this key's details, judged on ListAccessKeys' fields.
+
+    Not ``call.selects``, which knows the operation set's listing (ListUsers) and would judge
+    no ``where`` early: a key's ``Status`` is there as soon as its user's keys are listed.
+    """
+    request = call.requests.get(ACCESS_KEY)
+    return request is None or request.selects(name, listed, frozenset(KEY_FIELDS))
+
+
+def _may_hold_selected_keys(call: Call, user: str) -> bool:
+    """Whether some rule may select one of this user's keys (named ``user/KEYID``)."""
+    prefixes = call.prefixes(ACCESS_KEY)
+    if prefixes is None:
+        return True
+    own = f"{user}/"
+    return any(own.startswith(prefix) or prefix.startswith(own) for prefix in prefixes)
+
+
+def _plan_users(
+    call: Call, users: list[dict[str, Any]], requests: Mapping[str, TypeRequest]
+) -> list[Listed]:
+    """Per listed user: whether a rule selects it, and whether its keys are to be listed."""
+    keys_wanted = ACCESS_KEY in requests
+    user_keys_read = USER in requests and call.wants("ListAccessKeys", USER)
+    planned = []
     for user in users:
         name = str(user["UserName"])
-        listed = call.items(
-            "ListAccessKeys",
-            "AccessKeyMetadata",
-            UserName=name,
-            resource=str(user["Arn"]),
-            resource_type=ACCESS_KEY,
-            data_keys=["AccessKeys"],
-        )
-        if listed is None:
-            call.incomplete(ACCESS_KEY)
-            continue
-        keys[name] = []
-        for key in listed:
-            data = {
-                k: key[k] for k in ("UserName", "AccessKeyId", "Status", "CreateDate") if k in key
-            }
-            last = call.request(
-                "GetAccessKeyLastUsed",
-                AccessKeyId=key["AccessKeyId"],
-                resource=_key_arn(call, name, str(key["AccessKeyId"])),
-                resource_type=ACCESS_KEY,
-                data_keys=["LastUsedDate", "LastUsedService", "LastUsedRegion"],
-            )
-            if last is not None:
-                used = last.get("AccessKeyLastUsed") or {}
-                if used.get("LastUsedDate"):
-                    data["LastUsedDate"] = used["LastUsedDate"]
-                data["LastUsedService"] = used.get("ServiceName")
-                data["LastUsedRegion"] = used.get("Region")
-            keys[name].append(data)
-    return keys
+        listed = {k: user[k] for k in USER_FIELDS if k in user}
+        selected = USER in requests and call.selects(name, listed, USER)
+        for_user = selected and user_keys_read
+        for_keys = keys_wanted and _may_hold_selected_keys(call, name)
+        planned.append(Listed(user, selected, for_user, [] if for_user or for_keys else None))
+    return planned
+
+
+def _list_keys(call: Call, listed: Listed) -> Listed:
+    """A user's keys with last use where some rule reads it (runs on the shared pool).
+
+    A user whose keys could not be listed keeps ``keys=None`` (never an empty list, which a
+    "single active key" rule would pass); the error names the user and ``AccessKeys``.
+    """
+    if listed.keys is None:
+        return listed
+    found = call.items(
+        "ListAccessKeys",
+        "AccessKeyMetadata",
+        UserName=listed.name,
+        resource=str(listed.user["Arn"]),
+        resource_type=ACCESS_KEY,
+        data_keys=["AccessKeys"],
+    )
+    if found is None:
+        call.incomplete(ACCESS_KEY)
+        listed.keys = None
+        return listed
+    last_use_read = call.wants("GetAccessKeyLastUsed", ACCESS_KEY)
+    for key in found:
+        data = {k: key[k] for k in KEY_FIELDS if k in key}
+        name = f"{listed.name}/{key['AccessKeyId']}"
+        if listed.for_user or (last_use_read and _key_selected(call, name, data)):
+            _last_used(call, listed.name, data)
+        listed.keys.append(data)
+    return listed
+
+
+def _last_used(call: Call, user: str, data: dict[str, Any]) -> None:
+    last = call.request(
+        "GetAccessKeyLastUsed",
+        AccessKeyId=data["AccessKeyId"],
+        resource=_key_arn(call, user, str(data["AccessKeyId"])),
+        resource_type=ACCESS_KEY,
+        data_keys=list(LAST_USED),
+    )
+    if last is not None:
+        used = last.get("AccessKeyLastUsed") or {}
+        if used.get("LastUsedDate"):
+            data["LastUsedDate"] = used["LastUsedDate"]
+        data["LastUsedService"] = used.get("ServiceName")
+        data["LastUsedRegion"] = used.get("Region")
 
 
 def _key_arn(call: Call, user: str, key_id: str) -> str:
     return call.arn("iam", f"user/{user}/accesskey/{key_id}", region="")
 
 
-def _users(
-    call: Call,
-    listed: list[dict[str, Any]] | None,
-    report: Report | None,
-    keys: dict[str, list[dict[str, Any]]],
-) -> list[dict[str, Any]]:
+def _users(call: Call, listed: list[Listed] | None, report: Report | None) -> list[dict[str, Any]]:
     """User resources: ListUsers' users with their report rows, or the report alone.
 
-    With ListUsers: every listed user, merged with its report row; a report row of a user
-    no longer listed (deleted since the report) is dropped; a listed user without a row
-    (created since) gets an error naming the report's columns. The ``<root_account>`` row,
-    which no listing shows, is kept. Without ListUsers: the report's rows, as before.
+    With ListUsers: every listed user; a selected one merged with its report row (a report row
+    of a user no longer listed, deleted since the report, is dropped; a selected user without
+    a row, created since, gets an error naming the report's columns) and its keys, an
+    unselected one with its ListUsers fields alone. The ``<root_account>`` row, which no
+    listing shows, is kept. Without ListUsers: the report's rows, as before.
     """
     rows = dict(report.rows) if report else {}
     stamp = {REPORT_TIME: report.generated} if report else {}
@@ -219,25 +312,24 @@ def _users(
         for name, row in rows.items():
             found.append((row["arn"], name, {**row, **stamp}))
     else:
-        for user in listed:
-            name, arn = str(user["UserName"]), str(user["Arn"])
+        for one in listed:
+            user = one.user
             data: dict[str, Any] = {k: user[k] for k in USER_FIELDS if k in user}
-            if name in rows:
-                data.update(rows[name])
-            elif report is not None:
-                _not_in_report(call, user, report)
-            found.append((arn, name, {**data, **stamp}))
+            if one.selected:
+                if one.name in rows:
+                    data.update(rows[one.name])
+                elif report is not None:
+                    _not_in_report(call, user, report)
+                data.update(stamp)
+                # Absent, not [], where the keys are unknown: the recorded error (ListUsers for
+                # everyone, ListAccessKeys for this user) names ``AccessKeys``, so rules
+                # reading it are errors.
+                if one.for_user and one.keys is not None:
+                    data["AccessKeys"] = one.keys
+            found.append((str(user["Arn"]), one.name, data))
         if ROOT_ROW in rows:
             found.append((rows[ROOT_ROW]["arn"], ROOT_ROW, {**rows[ROOT_ROW], **stamp}))
-    resources = []
-    for arn, name, data in found:
-        # Absent, not [], where the keys are unknown: the recorded error (ListUsers for
-        # everyone, ListAccessKeys for this user) names ``AccessKeys``, so rules reading it
-        # are errors. The report's ``<root_account>`` row is no IAM user: absent too.
-        if name in keys:
-            data["AccessKeys"] = keys[name]
-        resources.append(call.resource(USER, arn, name, data))
-    return resources
+    return [call.resource(USER, arn, name, data) for arn, name, data in found]
 
 
 def _not_in_report(call: Call, user: Mapping[str, Any], report: Report) -> None:
@@ -257,25 +349,54 @@ def _not_in_report(call: Call, user: Mapping[str, Any], report: Report) -> None:
     )
 
 
+def _key_resources(call: Call, listed: list[Listed]) -> list[dict[str, Any]]:
+    """One resource per listed key (the keys of users nobody listed them for are not here)."""
+    prefixes = call.prefixes(ACCESS_KEY)
+    if prefixes is not None:
+        call.journal.listed(ACCESS_KEY, call.account, call.region, True, prefixes=prefixes)
+    resources = []
+    for one in sorted(listed, key=lambda item: item.name):
+        for key in one.keys or []:
+            arn = _key_arn(call, one.name, str(key["AccessKeyId"]))
+            resources.append(
+                call.resource(ACCESS_KEY, arn, f"{one.name}/{key['AccessKeyId']}", key)
+            )
+    return resources
+
+
+def _details(
+    call: Call, planned: list[Listed], report_read: bool
+) -> tuple[Report | None, list[Listed]]:
+    """Every user's keys and the report (when read), all as tasks on the shared pool.
+
+    The report can take IAM seconds to build: its polling overlaps the per-user calls rather
+    than waiting for them (without a pool, it runs last, as it always has).
+    """
+    tasks: list[Callable[[], Report | Listed | None]] = [
+        partial(_list_keys, call, one) for one in planned
+    ]
+    if report_read:
+        tasks.append(partial(credential_report, call))
+    done = call.each(tasks, lambda task: task())
+    report = done.pop() if report_read else None
+    listed = [one for one in done if isinstance(one, Listed)]
+    return (report if isinstance(report, Report) else None), listed
+
+
 @register(API, USER, ACCESS_KEY, is_global=True)
 def collect_iam(call: Call, requests: Mapping[str, TypeRequest]) -> list[dict[str, Any]]:
-    listed = _list_users(call, USER in requests)
-    keys = _access_keys(call, listed or [])
-    resources = []
-    if ACCESS_KEY in requests:
-        for user, user_keys in sorted(keys.items()):
-            for key in user_keys:
-                arn = _key_arn(call, user, str(key["AccessKeyId"]))
-                resources.append(
-                    call.resource(ACCESS_KEY, arn, f"{user}/{key['AccessKeyId']}", key)
-                )
-    if USER in requests:
-        report = credential_report(call)
-        if report is None:
-            # Users ListUsers found still exist (their keys decide), but the report's rows
-            # (its root user among them) are unknown: the listing is incomplete.
-            call.incomplete(USER)
-            if listed is None:
-                return resources
-        resources.extend(_users(call, listed, report, keys))
+    users = _list_users(call, USER in requests)
+    report_read = USER in requests and call.wants("GenerateCredentialReport", USER)
+    report, listed = _details(call, _plan_users(call, users or [], requests), report_read)
+    resources = _key_resources(call, listed) if ACCESS_KEY in requests else []
+    if USER not in requests:
+        return resources
+    if report_read and report is None:
+        # Users ListUsers found still exist (their keys decide), but the report's rows (its
+        # root user among them) are unknown: the listing is incomplete.
+        call.incomplete(USER)
+    if users is None and report is None:
+        call.incomplete(USER)  # nothing listed the users
+        return resources
+    resources.extend(_users(call, None if users is None else listed, report))
     return resources

@@ -2,6 +2,11 @@
 
 Counting events is per log group and costs a call per page of matches, so it runs only for
 the groups a rule's log query selects, after listing (the selection may look at ``data``).
+
+DescribeLogGroups is the listing and the only call for the type: its items carry everything
+the rules read of a group (``retentionInDays`` included), so there is no per-group detail. It
+filters on the server by ``logGroupNamePrefix``: with the rules' fixed name prefixes it lists
+once per prefix, so an account's thousands of other groups are not even listed.
 """
 
 from __future__ import annotations
@@ -11,17 +16,31 @@ from datetime import timedelta
 from typing import Any
 
 from runbook_guard.collectors.calls import Call
+from runbook_guard.collectors.fills import Shape
 from runbook_guard.collectors.registry import OperationSet, declare, register
 from runbook_guard.engine.plan import LogQuery, TypeRequest
 
 LOG_GROUP = "aws.logs.log_group"
-API = OperationSet("logs.groups", "logs", ("DescribeLogGroups",))
-EVENTS_API = declare(OperationSet("logs.events", "logs", ("FilterLogEvents",)))
+API = OperationSet(
+    "logs.groups",
+    "logs",
+    ("DescribeLogGroups",),
+    fills={
+        "DescribeLogGroups": {LOG_GROUP: (Shape("logs", "DescribeLogGroups", ("logGroups[]",)),)}
+    },
+    listings=("DescribeLogGroups",),
+)
+#: FilterLogEvents is paced at AWS's quota for it: 5 transactions per second per account and
+#: Region, which cannot be raised (AWS re:Post Knowledge Center, "How do I determine
+#: throttling in my CloudWatch logs?").
+EVENTS_API = declare(
+    OperationSet("logs.events", "logs", ("FilterLogEvents",), rates={"FilterLogEvents": 5.0})
+)
 
 
 @register(API, LOG_GROUP)
 def collect_log_groups(call: Call, requests: Mapping[str, TypeRequest]) -> list[dict[str, Any]]:
-    groups = call.items("DescribeLogGroups", "logGroups", listing=True)
+    groups = _list(call)
     if groups is None:
         return []
     resources = []
@@ -32,6 +51,22 @@ def collect_log_groups(call: Call, requests: Mapping[str, TypeRequest]) -> list[
         )
         resources.append(call.resource(LOG_GROUP, arn, name, group))
     return resources
+
+
+def _list(call: Call) -> list[dict[str, Any]] | None:
+    """Every group, or those of the rules' prefixes (one listing per prefix, merged)."""
+    prefixes = call.prefixes()
+    if not prefixes:
+        return call.items("DescribeLogGroups", "logGroups", listing=True)
+    found: dict[str, dict[str, Any]] = {}
+    for prefix in prefixes:
+        groups = call.items(
+            "DescribeLogGroups", "logGroups", listing=True, logGroupNamePrefix=prefix
+        )
+        for group in groups or []:
+            found.setdefault(str(group["logGroupName"]), group)
+    call.journal.listed(LOG_GROUP, call.account, call.region, True, prefixes=prefixes)
+    return list(found.values())
 
 
 def count_events(call: Call, resource: dict[str, Any], query: LogQuery) -> None:

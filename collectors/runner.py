@@ -78,7 +78,16 @@ def collect(plan: CollectionPlan, scope: Scope) -> dict[str, Any]:
             "resource_types": sorted(plan.types),
             "api_calls": journal.api_calls,
             "options": collected_options(plan),
-            "collected_keys": {t: sorted(k) for t, k in sorted(journal.keys.items())},
+            # A field-level plan records what it asked for and for which rules; a plan made by
+            # hand collects everything, and any rule may judge its snapshot.
+            **(
+                {
+                    "collected_keys": {t: sorted(k) for t, k in sorted(journal.keys.items())},
+                    "planned_rules": dict(sorted(plan.rules.items())),
+                }
+                if plan.field_level
+                else {}
+            ),
             "max_concurrency": scope.max_concurrency,
         },
         "resources": resources,

@@ -2,6 +2,11 @@
 
 SQS returns every attribute as a string; a threshold like "> 100" on ``"300"`` would compare
 text, so numbers become numbers, booleans booleans and JSON policies objects here, once.
+
+ListQueues is the listing (URLs only), filtered on the server by ``QueueNamePrefix``: with the
+rules' fixed name prefixes it lists once per prefix, so the account's other queues are not even
+listed. GetQueueAttributes is the one detail, made only for a queue some rule selects and only
+when some rule reads ``Attributes``; the queue's id comes from its URL, whatever ran.
 """
 
 from __future__ import annotations
@@ -17,7 +22,16 @@ from runbook_guard.collectors.registry import OperationSet, register
 from runbook_guard.engine.plan import TypeRequest
 
 QUEUE = "aws.sqs.queue"
-API = OperationSet("sqs.queues", "sqs", ("ListQueues", "GetQueueAttributes"))
+API = OperationSet(
+    "sqs.queues",
+    "sqs",
+    ("ListQueues", "GetQueueAttributes"),
+    fills={
+        "ListQueues": {QUEUE: ("QueueUrl",)},
+        "GetQueueAttributes": {QUEUE: ("Attributes",)},
+    },
+    listings=("ListQueues",),
+)
 JSON_ATTRIBUTES = frozenset({"RedrivePolicy", "RedriveAllowPolicy", "Policy"})
 _INTEGER = re.compile(r"-?\d+\Z")
 
@@ -41,7 +55,8 @@ def typed_attributes(raw: Mapping[str, str]) -> dict[str, Any]:
 
 
 def queue_arn(call: Call, url: str) -> str:
-    """The ARN from the URL alone, so a queue whose attributes were denied still has an id."""
+    """The ARN from the URL alone (AWS's ``QueueArn``), so the id never depends on whether
+    the attributes were asked for or denied."""
     path = urlparse(url).path.strip("/").split("/")
     account, name = (path[-2], path[-1]) if len(path) >= 2 else ("", path[-1])
     return call.arn("sqs", name, account=account)
@@ -49,13 +64,33 @@ def queue_arn(call: Call, url: str) -> str:
 
 @register(API, QUEUE)
 def collect_queues(call: Call, requests: Mapping[str, TypeRequest]) -> list[dict[str, Any]]:
-    urls = call.items("ListQueues", "QueueUrls", listing=True, page_size=1000)
+    urls = _list(call)
     if urls is None:
         return []
-    resources = []
-    for url in urls:
-        arn = queue_arn(call, url)
-        data: dict[str, Any] = {"QueueUrl": url}
+    attributes = call.wants("GetQueueAttributes")
+    return call.each(urls, lambda url: _queue(call, url, attributes))
+
+
+def _list(call: Call) -> list[str] | None:
+    """Every queue URL, or those of the rules' prefixes (one listing per prefix, merged)."""
+    prefixes = call.prefixes()
+    if not prefixes:
+        return call.items("ListQueues", "QueueUrls", listing=True, page_size=1000)
+    found: dict[str, None] = {}
+    for prefix in prefixes:
+        urls = call.items(
+            "ListQueues", "QueueUrls", listing=True, page_size=1000, QueueNamePrefix=prefix
+        )
+        found.update(dict.fromkeys(str(url) for url in urls or []))
+    call.journal.listed(QUEUE, call.account, call.region, True, prefixes=prefixes)
+    return list(found)
+
+
+def _queue(call: Call, url: str, attributes: bool) -> dict[str, Any]:
+    """One queue's envelope: its URL, and its attributes when selected and read."""
+    arn = queue_arn(call, url)
+    data: dict[str, Any] = {"QueueUrl": url}
+    if attributes and call.selects(arn.rsplit(":", 1)[-1], data):
         response = call.request(
             "GetQueueAttributes",
             QueueUrl=url,
@@ -65,7 +100,4 @@ def collect_queues(call: Call, requests: Mapping[str, TypeRequest]) -> list[dict
         )
         if response is not None:
             data["Attributes"] = typed_attributes(response.get("Attributes", {}))
-            arn = str(data["Attributes"].get("QueueArn", arn))
-        name = arn.rsplit(":", 1)[-1]
-        resources.append(call.resource(QUEUE, arn, name, data))
-    return resources
+    return call.resource(QUEUE, arn, arn.rsplit(":", 1)[-1], data)

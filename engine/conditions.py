@@ -15,6 +15,7 @@ from runbook_guard.engine.access import ABSENT_UNSET, CompileError, compile_at
 from runbook_guard.engine.context import UNDECIDED, EvalContext
 from runbook_guard.engine.operators import OPERATORS, QUANTIFIERS, NotComparable, Operator
 from runbook_guard.engine.paths import MISSING
+from runbook_guard.engine.reads import top_level_keys
 
 Condition = Callable[[EvalContext], Any]
 
@@ -62,6 +63,23 @@ class RelatedMissing(Exception):
         self.alias = alias
 
 
+_ENVELOPE_FIELDS = frozenset({"id", "name", "region", "account", "type"})
+
+
+def envelope_roots(at: tuple[str | int, ...], path: str) -> frozenset[str]:
+    """The data keys a path into a related resource's envelope reads (none for id, name...).
+
+    Only ``id``, ``name``, ``region``, ``account``, ``type`` or ``data.<JMESPath>``: a richer
+    expression over the envelope would hide which data keys it reads, and with them which
+    failed calls could explain an absence.
+    """
+    if path in _ENVELOPE_FIELDS:
+        return frozenset()
+    if not path.startswith("data.") or len(path) <= len("data."):
+        raise CompileError(at, "a related path is id, name, region, account or data.<path>")
+    return top_level_keys(path[len("data.") :])
+
+
 def _operand_getter(at: tuple[str | int, ...], operand: Any) -> Callable[[EvalContext], Any]:
     """A constant, or a field of the related resources (``{related: dlq, path: id}``).
 
@@ -74,9 +92,7 @@ def _operand_getter(at: tuple[str | int, ...], operand: Any) -> Callable[[EvalCo
         alias = str(operand["related"])
         envelope_path = str(operand.get("path", "id"))
         get = compile_at(at, envelope_path).get
-        # The data keys the path reads, to ask whether a failed call left them absent.
-        data_path = envelope_path.removeprefix("data.") if envelope_path.startswith("data.") else ""
-        roots = compile_at(at, data_path).roots if data_path else frozenset()
+        roots = envelope_roots((*at, "path"), envelope_path)
 
         def related(ctx: EvalContext) -> list[Any]:
             targets = ctx.related.get(alias) or []
@@ -87,8 +103,11 @@ def _operand_getter(at: tuple[str | int, ...], operand: Any) -> Callable[[EvalCo
             values = []
             for target in targets:
                 found = get(target)
-                if found is MISSING:
-                    blocked = ctx.blocked_of(target)(roots) if roots else []
+                data = target.get("data") or {}
+                # A default (``data.X || `3```) must not stand in for a failed call either.
+                absent = frozenset(k for k in roots if k not in data)
+                blocked = ctx.blocked_of(target)(absent) if absent else []
+                if blocked or found is MISSING:
                     why = "; ".join(blocked) or f"{envelope_path} is absent from its data"
                     raise NotComparable(f"related {alias} {target.get('name')}: {why}")
                 values.append(found)

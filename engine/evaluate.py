@@ -8,6 +8,7 @@ named resource that cannot be proven missing, data absent because a call failed:
 from __future__ import annotations
 
 import gc
+import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -140,11 +141,31 @@ class Evaluator:
         gap = collection_gap(rule, self.snapshot.metadata)
         if gap:
             return [_error(rule, None, [gap])]
-        unread = [
-            f"{key} of {rtype} ({rule.read_by.get((rtype, key), key)})"
-            for rtype, keys in sorted(rule.reads.items())
-            for key in self.snapshot.uncollected_keys(rtype, keys)
-        ]
+        planned = self.snapshot.planned_rules
+        if planned is None and self.snapshot.field_level:
+            cause = (
+                "the snapshot records a collection limited to what some rules read (collected "
+                "keys or listing prefixes) but not which rules: it cannot judge any rule"
+            )
+            return [_error(rule, None, [cause])]
+        if planned is not None and planned.get(rule.id) != rule.fingerprint:
+            # Only the rules a collection was planned for had their keys asked for, their
+            # resources detailed and their names listed: any other could pass on absence.
+            how = "other rules" if rule.id not in planned else "another version of this rule"
+            cause = (
+                f"the snapshot was collected for {how} (or other parameters): "
+                "collect again with these rules"
+            )
+            return [_error(rule, None, [cause])]
+        unread = (
+            [
+                f"{key} of {rtype} ({rule.read_by.get((rtype, key), key)})"
+                for rtype, keys in sorted(rule.reads.items())
+                for key in self.snapshot.uncollected_keys(rtype, keys)
+            ]
+            if planned is None
+            else []
+        )
         if unread:
             cause = (
                 "the snapshot was collected for other rules and never asked for "
@@ -301,8 +322,12 @@ class Evaluator:
             if resolution.missing:
                 # Listed completely and not there: a finding whatever the conditions say (a
                 # `not` around the comparison must not turn a missing DLQ into a pass).
-                alias, message = resolution.missing[0]
-                status = rule.related[alias].when_missing or "fail"
+                # The worst of the missing aliases decides, whatever order they were declared in.
+                status, message = max(
+                    ((rule.related[alias].when_missing or "fail", words)
+                     for alias, words in resolution.missing),
+                    key=lambda pair: _SEVERITY.index(pair[0]),
+                )  # fmt: skip
                 return self._finish(rule, ref, ctx, status, message)
         else:
             ctx = EvalContext(resource, resource["data"], self.now, blocked, None, self.tables)
@@ -331,9 +356,8 @@ class Evaluator:
         if value is NO_DATA:
             message = "no data: " + ("; ".join(ctx.causes) or "no datapoints in the window")
             return self._finish(rule, ref, ctx, rule.no_data, message, observed="no data")
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
+        number = finite_number(value)
+        if number is None:  # NaN meets no threshold and a boolean is no count: never a pass
             causes = [f"value {value!r} is not a number"]
             return _error(rule, ref, causes, self.snapshot, resource)
         status = rule.levels.classify(number) if rule.levels is not None else "pass"
@@ -414,6 +438,20 @@ def collection_gap(rule: CompiledRule, metadata: Mapping[str, Any]) -> str | Non
         if missing:
             return f"{rule.resource_type} was collected without {key} {missing}"
     return None
+
+
+_SEVERITY = ("pass", "note", "warn", "fail", "error")
+
+
+def finite_number(value: Any) -> float | None:
+    """A finite number from a number or numeric text; None for booleans, NaN, infinity, text."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _is_number(value: Any) -> bool:

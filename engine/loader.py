@@ -301,4 +301,26 @@ def _check_rules(policy_set: PolicySet) -> list[str]:
                 known = ", ".join(sorted(declared)) or "none"
                 message = f"unknown parameter '${{{name}}}' (declared: {known})"
                 problems.append(entry.located.problem(("rules", entry.index, *where), message))
+    return problems + _check_replaces(policy_set, set(seen))
+
+
+def _check_replaces(policy_set: PolicySet, loaded: set[str]) -> list[str]:
+    """An old id follows one rule only, and never a rule still loaded under that id.
+
+    Waivers, history and fingerprints written for the old id move to the new rule: naming a
+    live rule would take its waivers away, naming one old id twice would give them to both.
+    """
+    problems: list[str] = []
+    claimed: dict[str, str] = {}
+    for entry in policy_set.entries:
+        for index, old in enumerate(entry.spec.get("replaces", [])):
+            at = ("rules", entry.index, "replaces", index)
+            if old in loaded:
+                message = f"{old!r} is a loaded rule; replaces names ids no rule has any more"
+                problems.append(entry.located.problem(at, message))
+            elif old in claimed:
+                message = f"{old!r} is already replaced by {claimed[old]!r}"
+                problems.append(entry.located.problem(at, message))
+            else:
+                claimed[old] = entry.spec["id"]
     return problems

@@ -180,15 +180,27 @@ class TypeRequest:
     #: ``QueueNamePrefix``); ``None`` when some rule needs the whole listing.
     prefixes: list[str] | None = field(default_factory=list)
 
+    #: Built by the planner from rules. A request made by hand (a test, the demo's "collect
+    #: everything" plan) is not: it wants every key of every resource and lists everything.
+    planned: bool = False
+
     def wants(self, fills: frozenset[str] | set[str]) -> bool:
         """Whether a call filling these keys is read by some rule."""
-        return self.keys is None or bool(self.keys & set(fills))
+        if not self.planned or self.keys is None:
+            return True
+        return bool(self.keys & set(fills))
 
     def selects(self, name: str, listed: Mapping[str, Any], listing_keys: frozenset[str]) -> bool:
         """Whether some rule may read this listed resource's details (no entry: every one)."""
-        return not self.selectors or any(
-            selector.accepts(name, listed, listing_keys) for selector in self.selectors
+        return (
+            not self.planned
+            or not self.selectors
+            or any(selector.accepts(name, listed, listing_keys) for selector in self.selectors)
         )
+
+    def server_prefixes(self) -> list[str] | None:
+        """Name prefixes to list by on the server; ``None``: list everything."""
+        return self.prefixes if self.planned and self.prefixes else None
 
 
 @dataclass
@@ -197,9 +209,17 @@ class CollectionPlan:
 
     types: dict[str, TypeRequest] = field(default_factory=dict)
     parameters: dict[str, Any] = field(default_factory=dict)
+    #: Rule id -> fingerprint of every rule the plan was built for (recorded in the snapshot:
+    #: a rule the collection was not planned for may find details it never asked for absent).
+    rules: dict[str, str] = field(default_factory=dict)
 
     def request(self, resource_type: str) -> TypeRequest:
         """The request for a type, created empty if no rule asked for it yet."""
         if resource_type not in self.types:
             self.types[resource_type] = TypeRequest(resource_type)
         return self.types[resource_type]
+
+    @property
+    def field_level(self) -> bool:
+        """Whether the plan limits collection to what rules read (built by the planner)."""
+        return any(request.planned for request in self.types.values())

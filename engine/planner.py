@@ -57,6 +57,7 @@ def build_plan(rules: Sequence[CompiledRule], parameters: Mapping[str, Any]) -> 
     for rule in rules:
         if rule.kind == "manual" or not rule.resource_type:
             continue
+        plan.rules[rule.id] = rule.fingerprint
         request = plan.request(rule.resource_type)
         selects = _selector(rule)
         known_metrics = {query.key for query, _ in request.metrics}
@@ -81,6 +82,7 @@ def build_plan(rules: Sequence[CompiledRule], parameters: Mapping[str, Any]) -> 
             else:  # found by a field: any resource of the type may be the one
                 target.selectors.append(Selector())
     for request in plan.types.values():
+        request.planned = True
         request.prefixes = _prefixes(request, plan_rules.get(request.resource_type, []))
         request.metrics.sort(key=lambda pair: pair[0].key)
         request.log_queries.sort(key=lambda pair: pair[0].key)
@@ -120,6 +122,28 @@ def _own_selector(rule: CompiledRule) -> Selector:
     return Selector(name=name, where=decide, where_reads=frozenset(rule.where_reads))
 
 
+_QUANTIFIED = frozenset("?*{")
+
+
+def literal_prefix(pattern: str) -> str:
+    """The text every name the anchored pattern matches must start with ("" if none is sure).
+
+    Only a plain ``^literal`` start counts: a character followed by ``?``, ``*`` or ``{`` may be
+    absent, so it is dropped; an alternation anywhere, flags or a pattern not anchored at its
+    start give no prefix (the listing must then be whole).
+    """
+    if not pattern.startswith("^") or "|" in pattern or pattern.startswith("^(?"):
+        return ""
+    found = _LITERAL_PREFIX.match(pattern)
+    if found is None:
+        return ""
+    literal = found.group(1)
+    following = pattern[found.end() : found.end() + 1]
+    if following in _QUANTIFIED and literal:
+        literal = literal[:-2] if literal.endswith(("\\.", "\\/", "\\+")) else literal[:-1]
+    return literal.replace("\\", "")
+
+
 def _prefixes(request: TypeRequest, rules: Sequence[CompiledRule]) -> list[str] | None:
     """Name prefixes covering every resource some rule may select; ``None``: list them all.
 
@@ -133,8 +157,7 @@ def _prefixes(request: TypeRequest, rules: Sequence[CompiledRule]) -> list[str] 
             if rule.names is not None:
                 prefixes.update(n for n, _ in rule.names)
             elif rule.name_pattern is not None:
-                found = _LITERAL_PREFIX.match(rule.name_pattern.pattern)
-                literal = found.group(1).replace("\\", "") if found else ""
+                literal = literal_prefix(rule.name_pattern.pattern)
                 if not literal:
                     return None
                 prefixes.add(literal)

@@ -80,9 +80,12 @@ class Reads:
             self.where.setdefault((resource_type, key), expression)
 
     def envelope_path(self, resource_type: str, expression: Any) -> None:
-        """A path into a related resource's envelope: only ``data.X`` reads its data."""
+        """A path into a related resource's envelope: only ``data.<path>`` reads its data
+        (the loader refuses any other expression that would read it)."""
         if isinstance(expression, str) and expression.startswith("data."):
             self.path(resource_type, expression.removeprefix("data."))
+        elif isinstance(expression, str) and "data" in top_level_keys(expression):
+            self.keys[resource_type].add(ALL)  # unreachable through the loader; whole if so
 
     def alias(self, name: Any) -> str:
         return self.related.get(str(name), "")
@@ -105,6 +108,24 @@ class Reads:
         for value in spec.values():  # a related operand reads the target's envelope
             if isinstance(value, Mapping) and isinstance(value.get("related"), str):
                 self.envelope_path(self.alias(value["related"]), value.get("path", "id"))
+        for key in _ITEM_RELATIVE:  # items are not top-level, but related lookups inside are
+            if key in spec:
+                self.related_inside(spec[key])
+
+    def related_inside(self, spec: Any) -> None:
+        """Related operands and quantifiers nested in an item-relative condition."""
+        if isinstance(spec, Mapping):
+            if isinstance(spec.get("related"), str):
+                self.condition(resource_type="", spec=spec)
+                return
+            for key, value in spec.items():
+                if isinstance(value, Mapping) and isinstance(value.get("related"), str):
+                    self.envelope_path(self.alias(value["related"]), value.get("path", "id"))
+                elif key in ("all", "any") and isinstance(value, list):
+                    for part in value:
+                        self.related_inside(part)
+                elif key in ("not", *_ITEM_RELATIVE):
+                    self.related_inside(value)
 
     def value(self, resource_type: str, spec: Any) -> None:
         if not isinstance(spec, Mapping):

@@ -91,7 +91,9 @@ def names_resource(value: Any, resource: Mapping[str, Any], key: str = "") -> bo
         return bool(value == resource["name"])
     if value == rid or (not key and value == resource["name"]):
         return True
-    return rid.startswith("arn:") and value.startswith(rid + ":")
+    # A qualified ARN (an alias or version of a Lambda function) names its function; no
+    # other type has qualifiers, so ``...:queue-1:x`` never names ``queue-1``.
+    return ":function:" in rid and value.startswith(rid + ":")
 
 
 def as_values(found: Any) -> list[Any]:
@@ -213,7 +215,7 @@ class RelatedFinder:
                 resolution.causes.extend(undecided)
                 return None, []
             hits = list(index.get(key, []))
-            if spec.key != "name" and str(resource["id"]).startswith("arn:"):
+            if spec.key != "name" and ":function:" in str(resource["id"]):
                 prefix = str(resource["id"]) + ":"
                 hits.extend(
                     t for value, ts in index.items() if value.startswith(prefix) for t in ts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import string
@@ -73,6 +74,9 @@ class CompiledRule:
     where_timed: bool = False
     #: (type, key) -> a path reading it, to name it when no collection call fills the key.
     read_by: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: The rule's text with the values of the parameters it uses: a field-level collection
+    #: records it per rule, and a snapshot collected for another fingerprint cannot judge it.
+    fingerprint: str = ""
     #: The runbook's own words the rule encodes, and why its thresholds are what they are.
     quote: str = ""
     rationale: str = ""
@@ -313,6 +317,7 @@ def compile_rule(
     reads = rule_reads(resolved, rule.resource_type, related_resolved)
     rule.reads = {t: set(keys) for t, keys in reads.keys.items() if t}
     rule.read_by = dict(reads.where)
+    rule.fingerprint = _fingerprint(spec, parameters)
     where = (resolved.get("select") or {}).get("where")
     if where is not None:
         rule.where_reads = rule_reads({"select": {"where": where}}, rule.resource_type, {}).keys[
@@ -320,6 +325,18 @@ def compile_rule(
         ]
         rule.where_timed = any(op in str(where) for op in ("older_than", "newer_than"))
     return rule
+
+
+def _fingerprint(spec: Mapping[str, Any], parameters: Mapping[str, Any]) -> str:
+    """sha256 of the rule (test cases aside) and the values of the parameters it names."""
+    body = {k: v for k, v in spec.items() if k != "tests"}
+    used = sorted({name for _, name in references(body)})
+    text = json.dumps(
+        {"rule": body, "parameters": {n: parameters.get(n) for n in used}},
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _require_absent(spec: dict[str, Any], keys: tuple[str, ...]) -> None:
@@ -465,6 +482,9 @@ def _compile_checks(
         rule.unit = str(resolved["value"].get("unit", ""))
         value = compile_value(("value",), resolved["value"], metric_keys, log_keys, tables)
         if "ratio" in resolved["value"] and rule.unit == "%":
+            if resolved["value"].get("scale", 1) != 1:
+                message = "a ratio in % is already multiplied by 100: drop 'scale'"
+                raise CompileError(("value", "scale"), message)
             value = _percent(value)
         rule.value = value
         if rule.informational:

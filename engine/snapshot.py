@@ -95,7 +95,13 @@ class Snapshot:
         self.collected_keys: dict[str, frozenset[str]] | None = (
             {t: frozenset(keys) for t, keys in recorded.items()} if recorded is not None else None
         )
+        #: Rule id -> fingerprint the field-level collection was planned for (None: a snapshot
+        #: that collected every key of every resource, schema 1).
+        planned = self.metadata.get("planned_rules")
+        self.planned_rules: dict[str, str] | None = dict(planned) if planned is not None else None
         self._prefixes: dict[tuple[str, str], list[list[str] | None]] = defaultdict(list)
+        #: Collected field by field (keys or prefixes recorded): only planned rules may judge it.
+        self.field_level = recorded is not None or any("prefixes" in c for c in self.coverage)
         for entry in self.coverage:
             self._prefixes[(entry["type"], entry["account"])].append(entry.get("prefixes"))
         self._incomplete: dict[str, list[str]] = defaultdict(list)

@@ -7,6 +7,7 @@ read), so that "no data" is reported as such and never becomes a silent zero.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -88,12 +89,13 @@ def _numeric(value: Any) -> float | None:
     if value is UNDECIDED or value is NO_DATA or isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value)
+        return float(value) if math.isfinite(value) else None
     if isinstance(value, str):
         try:
-            return float(value)
+            number = float(value)
         except ValueError:
             return None
+        return number if math.isfinite(number) else None
     return None
 
 

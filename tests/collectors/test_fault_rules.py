@@ -9,7 +9,7 @@ call inside a global collector, and a batched call across types (``GetMetricData
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
@@ -28,11 +28,20 @@ Run = Callable[..., Snapshot]
 Results = dict[tuple[str, str], dict[str, Any]]
 
 
-def collect_and_evaluate(run: Run, factory: Any, *types: str) -> tuple[Snapshot, Results]:
-    """Collect what the shipped pack asks for ``types``; results by (rule id, resource name)."""
+def collect_and_evaluate(
+    run: Run, factory: Any, *types: str, also_reads: Mapping[str, set[str]] | None = None
+) -> tuple[Snapshot, Results]:
+    """Collect what the shipped pack asks for ``types``; results by (rule id, resource name).
+
+    ``also_reads``: keys per type the plan reads besides the pack's (as another rule would).
+    """
     policy_set = load_policy_set()
     plan = plan_collection(policy_set, {})
     plan.types = {t: r for t, r in plan.types.items() if t in types}
+    for resource_type, keys in (also_reads or {}).items():
+        read = plan.types[resource_type].keys
+        assert read is not None
+        read |= keys
     snapshot = run(plan, session_factory=factory)
     rules = [r for r in policy_set.compile() if r.resource_type in types]
     results = evaluate_rules(
@@ -70,8 +79,17 @@ def test_denied_list_access_keys_errors_the_iam_rules_on_that_user(
 def test_denied_list_users_errors_the_key_rules_not_the_report(
     seeded: Seeded, run: Run, hooked: Callable[..., Any]
 ) -> None:
+    """The shipped pack reads no column of the credential report, so its plan no longer asks
+    for the report (issue 9); a rule reading ``mfa_active`` does, and then the report's rows
+    still arrive when ListUsers is denied."""
     factory = hooked(("before-call.iam.ListUsers", denied("AccessDenied", 403)))
-    snapshot, results = collect_and_evaluate(run, factory, "aws.iam.user", "aws.iam.access_key")
+    snapshot, results = collect_and_evaluate(
+        run,
+        factory,
+        "aws.iam.user",
+        "aws.iam.access_key",
+        also_reads={"aws.iam.user": {"mfa_active"}},
+    )
     [user] = [r for r in snapshot["resources"] if r["name"] == "agenticai-deployer"]
     assert "AccessKeys" not in user["data"]
     assert user["data"]["user"] == "agenticai-deployer"  # the credential report still arrived
