@@ -199,12 +199,7 @@ def _quantifier(at: tuple[str | int, ...], spec: dict[str, Any], name: str) -> C
             ctx.evidence[f"{key} (items failing)"] = f"{broken} of {len(items)}"
         else:
             ctx.evidence[f"{key} (items matching)"] = f"{matched} of {len(items)}"
-        if need_all:
-            result: Any = (
-                False if False in verdicts else UNDECIDED if UNDECIDED in verdicts else True
-            )
-        else:
-            result = True if True in verdicts else UNDECIDED if UNDECIDED in verdicts else False
+        result = quantify(verdicts, need_all)
         if result is False:
             ctx.failures.append(
                 message or f"{matched} of {len(items)} items of {path} match; expected {words}"
@@ -212,6 +207,14 @@ def _quantifier(at: tuple[str | int, ...], spec: dict[str, Any], name: str) -> C
         return result
 
     return quantified
+
+
+def quantify(verdicts: list[Any], need_all: bool) -> Any:
+    """All or any of three-valued verdicts: one False breaks "all", one True makes "any";
+    otherwise an undecided item leaves the whole undecided (never a pass)."""
+    if need_all:
+        return False if False in verdicts else UNDECIDED if UNDECIDED in verdicts else True
+    return True if True in verdicts else UNDECIDED if UNDECIDED in verdicts else False
 
 
 def _over_related(at: tuple[str | int, ...], spec: dict[str, Any], name: str) -> Condition:
@@ -239,12 +242,7 @@ def _over_related(at: tuple[str | int, ...], spec: dict[str, Any], name: str) ->
         ctx.evidence[f"{alias} (matching)"] = f"{len(matched)} of {len(targets)}" + (
             f": {', '.join(matched[:5])}" if matched else ""
         )
-        if need_all:
-            result: Any = (
-                False if False in verdicts else UNDECIDED if UNDECIDED in verdicts else True
-            )
-        else:
-            result = True if True in verdicts else UNDECIDED if UNDECIDED in verdicts else False
+        result = quantify(verdicts, need_all)
         if result is False:
             ctx.failures.append(
                 message or f"{len(matched)} of {len(targets)} {alias} match; expected {words}"

@@ -14,9 +14,7 @@ not implement, is covered with botocore's Stubber.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -33,9 +31,9 @@ from runbook_guard.collectors.fills import Shape
 from runbook_guard.collectors.journal import Journal
 from runbook_guard.engine.evaluate import evaluate_rules
 from runbook_guard.engine.loader import PolicySet, load_policy_set
-from runbook_guard.engine.plan import CollectionPlan, TypeRequest
 from runbook_guard.engine.planner import build_plan
 from runbook_guard.engine.snapshot import Snapshot
+from tests.collectors.pushdown import Calls, everything, policy, run, statuses
 
 ACCOUNT_ID = "123456789012"
 #: user -> statuses of its keys; ``agenticai-*`` are the runbook's, ``other-*`` share the account.
@@ -154,10 +152,10 @@ def world(mocked: None) -> dict[str, list[str]]:
     """Users with keys (one inactive), two budgets with an 80 % alert, two trails."""
     client: Any = boto3.client("iam")  # statuses from a table, not literals
     keys: dict[str, list[str]] = {}
-    for user, statuses in USERS.items():
+    for user, key_statuses in USERS.items():
         client.create_user(UserName=user)
         keys[user] = []
-        for status in statuses:
+        for status in key_statuses:
             key = client.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
             client.update_access_key(UserName=user, AccessKeyId=key, Status=status)
             keys[user].append(key)
@@ -190,48 +188,6 @@ def world(mocked: None) -> dict[str, list[str]]:
         if logging:
             trails.start_logging(Name=name)
     return keys
-
-
-@dataclass
-class Calls:
-    """Every API call of a collection: (service, operation, parameters), in any order."""
-
-    made: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def record(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        """``before-parameter-build``: the caller's parameters, once per request."""
-        with self.lock:
-            self.made.append((model.service_model.service_name, model.name, dict(params)))
-
-    def of(self, operation: str) -> list[dict[str, Any]]:
-        return [params for _, name, params in self.made if name == operation]
-
-    def operations(self) -> set[str]:
-        return {name for _, name, _ in self.made}
-
-
-def policy(tmp_path: Path, rules: list[str]) -> PolicySet:
-    (tmp_path / "rules.yaml").write_text("rules:\n" + "\n".join(rules) + "\n")
-    return load_policy_set([tmp_path / "rules.yaml"])
-
-
-def everything(plan: CollectionPlan) -> CollectionPlan:
-    """The same types with every key wanted, every resource selected, nothing limited."""
-    return replace(plan, types={t: TypeRequest(t, keys=None, prefixes=None) for t in plan.types})
-
-
-def run(plan: CollectionPlan, hooked: Callable[..., Any]) -> tuple[dict[str, Any], Calls]:
-    calls = Calls()
-    factory = hooked(("before-parameter-build", calls.record))
-    snapshot = collect(plan, Scope(max_attempts=1, quiet=True, session_factory=factory))
-    return snapshot, calls
-
-
-def statuses(policy_set: PolicySet, snapshot: dict[str, Any]) -> dict[tuple[str, str], str]:
-    now = datetime.now(timezone.utc)
-    results = evaluate_rules(policy_set.compile(), Snapshot(snapshot), now, policy_set.tables)
-    return {(r["rule"], (r["resource"] or {}).get("name", "")): r["status"] for r in results}
 
 
 def of_type(snapshot: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
