@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import IntEnum
+from types import FrameType
 from typing import NoReturn, TypeVar
 
 import typer
@@ -29,9 +33,36 @@ def fail_input(error: InputError) -> NoReturn:
     raise typer.Exit(Exit.BAD_INPUT)
 
 
-def guarded(action: Callable[[], T]) -> T:
-    """Run a stage; bad input becomes exit 2 with its problems, never a traceback."""
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+@contextmanager
+def terminable() -> Iterator[None]:
+    """Turn SIGTERM into an exception while a stage runs, as Python already does for SIGINT.
+
+    CI cancellation sends SIGTERM; by default it kills the process where it stands, leaving
+    the ``.*.tmp`` files of a half-written report for artifact globs to pick up. Raised as
+    ``SystemExit(143)``, it unwinds through the writers' cleanup instead and still exits
+    non-zero. Only the main thread can install handlers; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        return action()
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def guarded(action: Callable[[], T]) -> T:
+    """Run a stage; bad input becomes exit 2 with its problems, never a traceback.
+
+    SIGTERM during the stage unwinds like SIGINT (``terminable``), so no temporary file is left.
+    """
+    try:
+        with terminable():
+            return action()
     except InputError as error:
         fail_input(error)

@@ -21,6 +21,7 @@ from runbook_guard.cli.options import (
 from runbook_guard.cli.pipeline import evaluate as evaluate_snapshot
 from runbook_guard.cli.pipeline import prepare
 from runbook_guard.engine.config import blocking
+from runbook_guard.engine.errors import InputError, problem
 from runbook_guard.engine.fileio import write_json_atomic
 from runbook_guard.engine.snapshot import load_snapshot
 from runbook_guard.reporters.console import print_summary
@@ -33,6 +34,24 @@ def gate_exit(results: dict[str, Any], fail_on: str) -> None:
     if blocked:
         print(f"{blocked} result(s) at or past --fail-on {fail_on}", file=sys.stderr)
         raise typer.Exit(Exit.FINDINGS)
+
+
+def refuse_overwriting_inputs(output: Path, inputs: list[tuple[str, Path | None]]) -> None:
+    """Exit 2 when ``--output`` is one of the command's own inputs (resolved, links followed)."""
+    target = output.resolve()
+    for kind, source in inputs:
+        if source is not None and source.resolve() == target:
+            raise InputError(
+                [
+                    problem(
+                        "<command line>",
+                        None,
+                        None,
+                        "--output",
+                        f"--output {output} would overwrite the {kind} file {source}",
+                    )
+                ]
+            )
 
 
 @app.command()
@@ -49,6 +68,9 @@ def evaluate(
     """Evaluate the rules against a snapshot and write results.json."""
 
     def run() -> tuple[dict[str, Any], str]:
+        inputs = [("snapshot", snapshot), ("waivers", waivers), ("config", config)]
+        inputs += [("policy", path) for path in policies or []]
+        refuse_overwriting_inputs(output, inputs)
         prepared = prepare(config, policies, param, fail_on)
         results = evaluate_snapshot(prepared, load_snapshot(snapshot), now, waivers)
         write_json_atomic(output, results)

@@ -83,14 +83,26 @@ def unfilled_paths(rules: Sequence[CompiledRule]) -> list[str]:
 
 
 def evaluation_time(now: str | None, snapshot: Snapshot) -> datetime:
-    """The injected 'now': the option, else the end of collection (so reruns are identical)."""
+    """The injected 'now': the option, else the end of collection (so reruns are identical).
+
+    ``--now`` may not precede the end of collection: ages would be counted from before the
+    data was read (a runtime deprecated since would still pass), so it is refused.
+    """
+    finished = snapshot.metadata.get("finished_at")
+    recorded = parse_timestamp(finished)
     if now is not None:
         moment = parse_timestamp(now)
         if moment is None:
             raise InputError([f"--now: {now!r} is not an ISO 8601 time"])
+        if recorded is not None and moment < recorded:
+            raise InputError(
+                [
+                    f"--now {moment.isoformat()} is before the snapshot was collected"
+                    f" (metadata.finished_at {recorded.isoformat()}): evaluate as of the"
+                    " collection or later"
+                ]
+            )
         return moment
-    finished = snapshot.metadata.get("finished_at")
-    recorded = parse_timestamp(finished)
     if recorded is None:
         # Never the wall clock: the same snapshot must give the same results tomorrow.
         raise InputError(

@@ -69,6 +69,52 @@ class UndeclaredOperation(RuntimeError):
     """A collector tried an operation its OperationSet does not declare: a programming error."""
 
 
+class UnexpectedShape(ValueError):
+    """A successful answer lacks a field the collector reads (recorded as ``UnexpectedShape``)."""
+
+
+#: The (operation, list key) pairs real AWS leaves out of a successful answer when there is
+#: nothing to list, so an absent key there means "none". Every other list key a collector
+#: reads must be present: an answer without it is malformed (an empty 200 body), recorded as
+#: ``UnexpectedShape`` with the listing incomplete, never read as an empty complete listing.
+#: Beyond this, any output member botocore's model marks required (``ListAccessKeys``'
+#: ``AccessKeyMetadata``, ``ListUsers``' ``Users``) is checked on every page.
+#:
+#: - SQS ListQueues: "QueueUrls" is omitted when the account has no queues (API reference).
+#: - API Gateway GetRestApis: "items" is omitted when there is no REST API.
+#: - Budgets DescribeBudgets / DescribeNotificationsForBudget: the lists are optional in the
+#:   model and left out when empty.
+#: - CloudWatch ListDashboards: "DashboardEntries" is optional and omitted when empty.
+#: - DynamoDB ListExports: "ExportSummaries" is optional and omitted when there is no export.
+MAY_BE_ABSENT: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("ListQueues", "QueueUrls"),
+        ("GetRestApis", "items"),
+        ("DescribeBudgets", "Budgets"),
+        ("DescribeNotificationsForBudget", "Notifications"),
+        ("ListDashboards", "DashboardEntries"),
+        ("ListExports", "ExportSummaries"),
+    }
+)
+
+
+def _required_members(client: BaseClient, operation: str) -> list[str]:
+    """The output members botocore's model says every answer of ``operation`` carries."""
+    try:
+        shape = client.meta.service_model.operation_model(operation).output_shape
+    except Exception:  # a stand-in client without a model: nothing to check
+        return []
+    return list(getattr(shape, "required_members", None) or [])
+
+
+def _check_page(operation: str, page: Any, required: Iterable[str]) -> None:
+    if not isinstance(page, Mapping):
+        raise UnexpectedShape(f"{operation} answered {type(page).__name__}, not an object")
+    missing = [member for member in required if member not in page]
+    if missing:
+        raise UnexpectedShape(f"{operation} answer lacks {', '.join(missing)}")
+
+
 def jsonable(value: Any) -> Any:
     """Turn a botocore response into plain JSON: UTC ISO timestamps, no ResponseMetadata."""
     if isinstance(value, Mapping):
@@ -294,6 +340,7 @@ class Call:
         """
         method = self._method(operation)
         pages: list[dict[str, Any]] = []
+        required = _required_members(self.client, operation)
         try:
             with self._slot(operation):
                 if self.client.can_paginate(method):
@@ -306,6 +353,8 @@ class Call:
                         pages.append(page)
                 else:
                     pages.extend(self._token_loop(method, params))
+            for page in pages:
+                _check_page(operation, page, required)
         except Exception as exc:
             self.record(
                 operation,
@@ -346,7 +395,12 @@ class Call:
         page_size: int | None = None,
         **params: Any,
     ) -> list[Any] | None:
-        """The concatenated ``key`` list of every page; ``None`` when the call failed."""
+        """The concatenated ``key`` list of every page; ``None`` when the call failed.
+
+        A page without ``key`` is "none" only where AWS omits empty lists (``MAY_BE_ABSENT``);
+        elsewhere, or when ``key`` is not a list, the answer is malformed: recorded as
+        ``UnexpectedShape`` and, for a listing, the listing incomplete.
+        """
         pages = self.pages(
             operation,
             resource=resource,
@@ -358,7 +412,25 @@ class Call:
         )
         if pages is None:
             return None
-        return [item for page in pages for item in page.get(key) or []]
+        found: list[Any] = []
+        for page in pages:
+            value = page.get(key)
+            if value is None and (operation, key) in MAY_BE_ABSENT:
+                continue
+            if not isinstance(value, list):
+                problem = "lacks" if value is None else f"has a {type(value).__name__} for"
+                self.record(
+                    operation,
+                    UnexpectedShape(f"{operation} answer {problem} {key}"),
+                    resource=resource,
+                    resource_type=resource_type,
+                    data_keys=data_keys,
+                )
+                if listing:
+                    self.incomplete(resource_type or self.resource_type)
+                return None
+            found.extend(value)
+        return found
 
     def fill_items(
         self,

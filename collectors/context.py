@@ -19,7 +19,13 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import ProfileNotFound
 
-from runbook_guard.collectors.calls import DEFAULT_MAX_WAIT_SECONDS, GLOBAL_REGION, Call, Reach
+from runbook_guard.collectors.calls import (
+    DEFAULT_MAX_WAIT_SECONDS,
+    GLOBAL_REGION,
+    Call,
+    Reach,
+    UnexpectedShape,
+)
 from runbook_guard.collectors.journal import Journal
 from runbook_guard.collectors.partitions import global_region, partition_of
 from runbook_guard.collectors.pool import DEFAULT_MAX_CONCURRENCY, Limits
@@ -193,8 +199,15 @@ class Context:
             "",
         )
         response = call.request("GetCallerIdentity")
-        if response is not None:
-            account.id = str(response["Account"])
+        if response is None:
+            return account
+        found = response.get("Account")
+        if isinstance(found, str) and found:
+            account.id = found
+        else:  # an empty 200 body: recorded, and the account stays unreadable
+            call.record(
+                "GetCallerIdentity", UnexpectedShape("GetCallerIdentity answer lacks Account")
+            )
         return account
 
 

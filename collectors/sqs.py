@@ -34,10 +34,13 @@ API = OperationSet(
 )
 JSON_ATTRIBUTES = frozenset({"RedrivePolicy", "RedriveAllowPolicy", "Policy"})
 _INTEGER = re.compile(r"-?\d+\Z")
+#: A decimal (``CreatedTimestamp`` may carry a fraction of a second): a number, not text.
+_DECIMAL = re.compile(r"-?\d+\.\d+\Z")
 
 
 def typed_attributes(raw: Mapping[str, str]) -> dict[str, Any]:
-    """Numbers, booleans and parsed JSON; a JSON attribute that does not parse stays a string."""
+    """Numbers (integers and decimals), booleans and parsed JSON; JSON that does not parse
+    stays a string."""
     typed: dict[str, Any] = {}
     for name, value in raw.items():
         if name in JSON_ATTRIBUTES:
@@ -47,6 +50,8 @@ def typed_attributes(raw: Mapping[str, str]) -> dict[str, Any]:
                 typed[name] = value
         elif _INTEGER.match(value):
             typed[name] = int(value)
+        elif _DECIMAL.match(value):
+            typed[name] = float(value)
         elif value in ("true", "false"):
             typed[name] = value == "true"
         else:

@@ -7,13 +7,18 @@ never becomes a pass: it turns the result into ``error``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 from runbook_guard.engine.access import ABSENT_UNSET, CompileError, compile_at
 from runbook_guard.engine.context import UNDECIDED, EvalContext
-from runbook_guard.engine.operators import OPERATORS, QUANTIFIERS, NotComparable, Operator
+from runbook_guard.engine.operators import (
+    OPERATORS,
+    QUANTIFIERS,
+    NotComparable,
+    Operator,
+    operand_problem,
+)
 from runbook_guard.engine.paths import MISSING
 from runbook_guard.engine.reads import top_level_keys
 
@@ -126,11 +131,9 @@ def _leaf(at: tuple[str | int, ...], spec: dict[str, Any], op: Operator) -> Cond
     dynamic = isinstance(spec[op.name], dict) and "related" in spec[op.name]
     constant = spec[op.name]
     test = op.test
-    if op.name == "matches":
-        try:
-            re.compile(spec[op.name])
-        except (re.error, TypeError) as error:
-            raise CompileError((*at, op.name), f"invalid regular expression: {error}") from None
+    problem = operand_problem(op.name, constant)  # a bad regex, `lt: "abc"`, `in: "x"`
+    if problem is not None:
+        raise CompileError((*at, op.name), problem)
     message = spec.get("message")
     words = describe(spec)
     key = str(spec.get("label") or path)

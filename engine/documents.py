@@ -6,7 +6,11 @@ so a truncated upload or a hand-edited snapshot can never be evaluated as if it 
 
 from __future__ import annotations
 
+import gc
 import hashlib
+import itertools
+import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -32,11 +36,71 @@ def read_json(path: Path) -> tuple[Any, str]:
     except UnicodeDecodeError:
         raise InputError([problem(str(path), 1, 1, "", "file is not UTF-8 text")]) from None
     try:
-        return orjson.loads(text), text
+        document = orjson.loads(text)
     except orjson.JSONDecodeError as error:
         raise InputError(
             [problem(str(path), error.lineno, error.colno, "", f"invalid JSON: {error.msg}")]
         ) from None
+    _refuse_duplicate_keys(text, path)
+    return document, text
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        for key, _value in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return found
+
+
+def _refuse_duplicate_keys(text: str, path: Path) -> None:
+    """Refuse an object with a key twice: orjson keeps the last, which would let a tampered
+    snapshot hide an earlier ``errors`` or ``coverage``. orjson cannot see duplicates, so the
+    text is parsed a second time by the standard library (see docs/benchmarks.md for the
+    cost)."""
+    collecting = gc.isenabled()
+    gc.disable()  # the parse builds no cycles; tracking its million objects doubled its cost
+    try:
+        json.loads(text, object_pairs_hook=_unique)
+    except _DuplicateKey as duplicate:
+        line = _second_occurrence_line(text, duplicate.key)
+        raise InputError(
+            [
+                problem(
+                    str(path),
+                    line,
+                    1,
+                    "",
+                    f"duplicate key {json.dumps(duplicate.key)} in a JSON object: refused, since"
+                    " only one of the two values could be read",
+                )
+            ]
+        ) from None
+    except RecursionError:  # orjson accepts 1,024 levels, the stdlib somewhat fewer
+        message = "nested too deeply to check for duplicate keys"
+        raise InputError([problem(str(path), 1, 1, "", message)]) from None
+    except ValueError:  # what orjson accepted and the stdlib does not: orjson's verdict holds
+        return
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _second_occurrence_line(text: str, key: str) -> int:
+    """The line of the duplicate when the key is written exactly twice in the file, else 1
+    (a key like ``type`` recurs in every resource: any other line would mislead)."""
+    pattern = re.compile(re.escape(json.dumps(key, ensure_ascii=False)) + r"\s*:")
+    found = [m.start() for m in itertools.islice(pattern.finditer(text), 3)]
+    return text.count("\n", 0, found[1]) + 1 if len(found) == 2 else 1
 
 
 #: Per document kind, the large array whose items a compiled check can vouch for.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -12,32 +13,74 @@ import orjson
 from runbook_guard.engine.errors import InputError, problem
 
 
+def _cannot_write(path: Path, error: OSError) -> InputError:
+    reason = error.strerror or str(error)
+    return InputError([problem(str(path), 1, 1, "", f"cannot write here: {reason}")])
+
+
+def resolve_target(path: Path) -> tuple[Path, bool]:
+    """Where a report for ``path`` really goes, and whether it is written through.
+
+    A symlink is followed to its target, so the link stays a link and the file it names gets
+    the report. A character device (``/dev/null``, a terminal) or a FIFO is written through
+    (opened and written, never renamed over: replacing ``/dev/null`` with a regular file would
+    break the whole system). A regular file or a new name gets an atomic replace (``False``).
+    A folder, a block device or a socket is refused with an ``OSError``.
+    """
+    try:
+        info = os.stat(path)  # follows symlinks, /dev/stdout's /proc magic link included
+    except FileNotFoundError:
+        return Path(os.path.realpath(path)), False  # new file, or a dangling link's target
+    mode = info.st_mode
+    if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
+        return path, True
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(21, "is a folder, not a file")
+    if not stat.S_ISREG(mode):
+        raise OSError(22, "not a regular file, a character device or a FIFO")
+    return Path(os.path.realpath(path)), False
+
+
+def write_through(path: Path, data: bytes) -> None:
+    """Open ``path`` (a device or a FIFO) and write ``data``; errors such as ENOSPC raise."""
+    fd = os.open(path, os.O_WRONLY | os.O_NOCTTY)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+    finally:
+        os.close(fd)
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """Write via a temporary file in the same folder and rename it into place.
 
     A crash or a full disk then leaves either the old report or the new one, never half of
-    one that a CI system would upload as if it were complete.
+    one that a CI system would upload as if it were complete. Symlinks are written through
+    to their target (the temporary file goes beside the target); character devices and FIFOs
+    are written through directly (``resolve_target``).
     """
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.is_dir():
-            raise IsADirectoryError(21, "is a folder, not a file")
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        target, through = resolve_target(path)
+        if through:
+            write_through(target, text.encode("utf-8"))
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as error:
-        reason = error.strerror or str(error)
-        raise InputError([problem(str(path), 1, 1, "", f"cannot write here: {reason}")]) from None
+        raise _cannot_write(path, error) from None
     try:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; reports are ordinary files
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except OSError as error:  # a full disk, a vanished folder: the old file stays whole
         Path(tmp).unlink(missing_ok=True)
-        reason = error.strerror or str(error)
-        raise InputError([problem(str(path), 1, 1, "", f"cannot write here: {reason}")]) from None
+        raise _cannot_write(path, error) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

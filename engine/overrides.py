@@ -14,7 +14,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from runbook_guard.engine.errors import InputError
-from runbook_guard.engine.params import ParameterError, references, substitute
+from runbook_guard.engine.params import (
+    ParameterError,
+    is_pattern_parameter,
+    references,
+    substitute,
+)
 
 
 def parse_overrides(pairs: Iterable[str]) -> dict[str, str]:
@@ -123,7 +128,9 @@ def resolve_references(values: dict[str, Any]) -> dict[str, Any]:
             raise InputError([f"parameter {name!r} refers to undeclared {', '.join(unknown)}"])
         context = {ref: resolve(ref, (*chain, name)) for ref in needed}
         try:
-            resolved[name] = substitute(value, context) if needed else value
+            resolved[name] = (
+                substitute(value, context, pattern=is_pattern_parameter(name)) if needed else value
+            )
         except ParameterError as error:
             raise InputError([f"parameter {name!r}: {error}"]) from None
         return resolved[name]

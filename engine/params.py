@@ -3,6 +3,12 @@
 A string that is exactly ``${name}`` takes the parameter's value with its type (a number
 stays a number, a list stays a list); inside longer text the value is written as text.
 ``$${`` writes a literal ``${``. Names that no parameter declares are refused at load time.
+
+Inside a regular expression (the text of a ``matches`` or ``select.name_matches``) a
+parameter's value is pasted as literal text, escaped, so ``--param prefix=a.b`` selects the
+names starting with ``a.b`` and ``prefix=x|.*`` cannot widen the selection. A parameter whose
+name ends in ``_matches`` (the shipped ``budget_name_matches``) is declared a pattern by that
+name and pasted as a regular expression.
 """
 
 from __future__ import annotations
@@ -12,8 +18,20 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from runbook_guard.engine.regexes import escape
+
 _REFERENCE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _WHOLE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+
+#: The keys whose text is a regular expression: parameters inside them are escaped.
+PATTERN_KEYS = frozenset({"matches", "name_matches"})
+#: A parameter named ``..._matches`` holds a regular expression and is pasted unescaped.
+PATTERN_SUFFIX = "_matches"
+
+
+def is_pattern_parameter(name: str) -> bool:
+    """Whether the parameter is declared (by its name) to hold a regular expression."""
+    return name.endswith(PATTERN_SUFFIX)
 
 
 class ParameterError(ValueError):
@@ -46,8 +64,21 @@ def _as_text(name: str, value: Any) -> str:
     return str(value)
 
 
-def substitute(value: Any, parameters: Mapping[str, Any]) -> Any:
-    """A copy of ``value`` with every reference replaced."""
+def _in_pattern(name: str, value: Any) -> str:
+    text = _as_text(name, value)
+    return text if is_pattern_parameter(name) else escape(text)
+
+
+def substitute(value: Any, parameters: Mapping[str, Any], *, pattern: bool = False) -> Any:
+    """A copy of ``value`` with every reference replaced.
+
+    ``pattern``: ``value`` is a regular expression, so parameters are pasted as escaped text
+    (a pattern parameter as it is); under a mapping, the text of ``matches`` and
+    ``name_matches`` keys is treated so.
+    """
+    if isinstance(value, str) and pattern:
+        text = _REFERENCE.sub(lambda m: _in_pattern(m.group(1), parameters[m.group(1)]), value)
+        return text.replace("$${", "${")
     if isinstance(value, str):
         whole = _WHOLE.match(value)
         if whole:
@@ -55,7 +86,10 @@ def substitute(value: Any, parameters: Mapping[str, Any]) -> Any:
         text = _REFERENCE.sub(lambda m: _as_text(m.group(1), parameters[m.group(1)]), value)
         return text.replace("$${", "${")
     if isinstance(value, dict):
-        return {key: substitute(child, parameters) for key, child in value.items()}
+        return {
+            key: substitute(child, parameters, pattern=key in PATTERN_KEYS)
+            for key, child in value.items()
+        }
     if isinstance(value, list):
         return [substitute(child, parameters) for child in value]
     return value

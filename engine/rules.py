@@ -17,6 +17,7 @@ from runbook_guard.engine.params import ParameterError, expand_names, references
 from runbook_guard.engine.paths import MISSING, PathError, compile_path
 from runbook_guard.engine.plan import LogQuery, MetricPart, MetricQuery
 from runbook_guard.engine.reads import rule_reads, top_level_keys
+from runbook_guard.engine.regexes import Pattern, PatternError, compile_pattern
 from runbook_guard.engine.related import RelatedSpec
 from runbook_guard.engine.thresholds import Levels, ThresholdError, parse_levels
 from runbook_guard.engine.values import Value, compile_value
@@ -53,7 +54,7 @@ class CompiledRule:
     source: RuleSource
     resource_type: str = ""
     names: list[tuple[str, dict[str, Any]]] | None = None
-    name_pattern: re.Pattern[str] | None = None
+    name_pattern: Pattern | None = None
     where: Condition | None = None
     related: dict[str, RelatedSpec] = field(default_factory=dict)
     expect: Condition | None = None
@@ -359,8 +360,8 @@ def _compile_selection(
             raise CompileError(("select", "names"), str(error)) from None
     if "name_matches" in select:
         try:
-            rule.name_pattern = re.compile(str(select["name_matches"]))
-        except re.error as error:
+            rule.name_pattern = compile_pattern(str(select["name_matches"]))
+        except PatternError as error:
             at = ("select", "name_matches")
             raise CompileError(at, f"invalid regular expression: {error}") from None
     if "where" in select:

@@ -26,6 +26,7 @@ ACCESS_DENIED = {
 }
 
 _NO_CAUSES: list[str] = []
+GLOBAL_REGION = "global"
 
 
 def describe_error(error: Mapping[str, Any]) -> str:
@@ -108,6 +109,12 @@ class Snapshot:
         for entry in self.coverage:
             if not entry["complete"]:
                 self._incomplete[entry["type"]].append(self._listing_cause(entry))
+        for resource_type, missing in self._uncovered().items():
+            where = ", ".join(f"{account}/{region}" for account, region in missing)
+            self._incomplete[resource_type].append(
+                f"no coverage of {resource_type} in {where}: the snapshot does not say it was"
+                " listed there"
+            )
         self._by_resource: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
         self._by_scope: dict[tuple[str, str, str], list[Mapping[str, Any]]] = defaultdict(list)
         for error in self.errors:
@@ -118,6 +125,29 @@ class Snapshot:
                 self._by_scope[scope].append(error)
         ordered = {**document, "resources": self.resources, "errors": self.errors}
         self.digest = digest_of({**ordered, "coverage": self.coverage})
+
+    def _uncovered(self) -> dict[str, list[tuple[str, str]]]:
+        """Per collected type, the (account, region) its coverage entries leave out.
+
+        Coverage must span the snapshot's accounts x regions (a global type once per account,
+        region ``global``): a listing recorded only for another account or region says
+        nothing of this one, so "no resource found" there proves nothing.
+        """
+        accounts = [str(a) for a in self.metadata.get("accounts") or []]
+        regions = [str(r) for r in self.metadata.get("regions") or []]
+        covered: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        for entry in self.coverage:
+            covered[entry["type"]].add((entry["account"], entry["region"]))
+        missing: dict[str, list[tuple[str, str]]] = {}
+        for resource_type, pairs in sorted(covered.items()):
+            # Global: listed only in region "global". A type with regional entries too (an
+            # account whose identity failed is recorded at "global") is regional.
+            is_global = all(region == GLOBAL_REGION for _account, region in pairs)
+            wanted = [GLOBAL_REGION] if is_global else regions
+            gaps = [(a, r) for a in accounts for r in wanted if (a, r) not in pairs]
+            if gaps:
+                missing[resource_type] = gaps
+        return missing
 
     def _listing_cause(self, entry: Mapping[str, Any]) -> str:
         reasons = [

@@ -195,6 +195,9 @@ def _days(inner: Value, since: bool) -> Value:
         if stamp is None:
             ctx.causes.append(f"{value!r} is not a timestamp")
             return UNDECIDED
+        if since and stamp > ctx.now:  # no age yet: never "fresh" (a clock or a tampered file)
+            ctx.causes.append(f"{value!r} is after the evaluation time {ctx.now.isoformat()}")
+            return UNDECIDED
         return days_between(stamp, ctx.now) if since else days_between(ctx.now, stamp)
 
     return days

@@ -8,8 +8,9 @@ on the day after its expiry, and the register says so.
 from __future__ import annotations
 
 import fnmatch
+import sys
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,10 @@ from runbook_guard.engine.loader import schema_problems
 from runbook_guard.engine.yamlsafe import load_yaml
 
 WAIVABLE = ("warn", "fail")
+#: The rule id of a waiver of every rule: refused unless the waiver says ``any_rule: true``.
+ANY_RULE = "*"
+#: How far after the evaluation time a waiver may expire, unless the caller says otherwise.
+DEFAULT_MAX_EXPIRY_DAYS = 365
 
 
 def load_waivers(path: Path) -> list[dict[str, Any]]:
@@ -36,6 +41,13 @@ def load_waivers(path: Path) -> list[dict[str, Any]]:
         except ValueError:
             message = f"{expires!r} is not a date (YYYY-MM-DD)"
             problems.append(located.problem(("waivers", index, "expires"), message))
+        for field in ("owner", "reason"):
+            if isinstance(waiver.get(field), str) and not waiver[field].strip():
+                at = ("waivers", index, field)
+                problems.append(located.problem(at, f"{field} is blank: say who and why"))
+        if waiver.get("rule") == ANY_RULE and waiver.get("any_rule") is not True:
+            message = 'rule "*" waives every rule: refused unless the waiver says any_rule: true'
+            problems.append(located.problem(("waivers", index, "rule"), message))
         waiver_id = str(waiver.get("id", ""))
         if waiver_id in seen:
             at = ("waivers", index, "id")
@@ -47,9 +59,44 @@ def load_waivers(path: Path) -> list[dict[str, Any]]:
     return waivers
 
 
-def _matches(pattern: str, result: dict[str, Any]) -> bool:
+def _matches(waiver: Mapping[str, Any], result: dict[str, Any]) -> bool:
+    """Whether the waiver's resource pattern (and its account and region, when it names
+    them) covers this result. A waiver naming neither covers matching resources in every
+    account and region of the snapshot: a name pattern is not unique across accounts."""
     ref = result["resource"] or {}
+    for scope in ("account", "region"):
+        wanted = waiver.get(scope)
+        if wanted is not None and not fnmatch.fnmatchcase(str(ref.get(scope, "")), str(wanted)):
+            return False
+    pattern = str(waiver["resource"])
     return any(fnmatch.fnmatchcase(str(ref.get(k, "")), pattern) for k in ("id", "name"))
+
+
+def _check_expiry(waivers: Sequence[dict[str, Any]], today: date, max_days: int) -> None:
+    if max_days >= (date.max - today).days:
+        return  # no expiry can be beyond it
+    latest = today + timedelta(days=max_days)
+    problems = [
+        f"waiver {str(w['id'])!r}: expires {w['expires']} is more than {max_days} days after"
+        f" the evaluation day {today.isoformat()} (latest {latest.isoformat()})"
+        for w in waivers
+        if date.fromisoformat(str(w["expires"])) > latest
+    ]
+    if problems:
+        raise InputError(problems)
+
+
+def _warn_unknown(
+    waivers: Sequence[dict[str, Any]], known: set[str], renamed: Mapping[str, str]
+) -> None:
+    for waiver in waivers:
+        rule = str(waiver["rule"])
+        if rule != ANY_RULE and rule not in known and rule not in renamed:
+            print(
+                f"warning: waiver {str(waiver['id'])!r} names rule {rule!r}, which no loaded"
+                " rule has: it waives nothing",
+                file=sys.stderr,
+            )
 
 
 def apply_waivers(
@@ -57,14 +104,19 @@ def apply_waivers(
     waivers: Sequence[dict[str, Any]],
     now: datetime,
     renamed: Mapping[str, str] | None = None,
+    max_expiry_days: int = DEFAULT_MAX_EXPIRY_DAYS,
 ) -> list[dict[str, Any]]:
     """Mark covered results as waived; return the register of every waiver with its state.
 
     ``renamed`` maps a rule's earlier ids (its ``replaces``) to its id, so a waiver written
-    for ``dynamodb.read-throttles`` keeps covering the rule that replaced it.
+    for ``dynamodb.read-throttles`` keeps covering the rule that replaced it. A waiver that
+    expires more than ``max_expiry_days`` after ``now`` is refused (``InputError``); one
+    naming a rule no result has is warned about on stderr.
     """
     renamed = renamed or {}
     today = now.astimezone(timezone.utc).date()  # expiry days are UTC days
+    _check_expiry(waivers, today, max_expiry_days)
+    _warn_unknown(waivers, {str(r["rule"]) for r in results}, renamed)
     register = []
     for waiver in sorted(waivers, key=lambda w: str(w["id"])):
         expires = date.fromisoformat(str(waiver["expires"]))
@@ -73,8 +125,9 @@ def apply_waivers(
         if active:
             for result in results:
                 rule_id = renamed.get(str(waiver["rule"]), str(waiver["rule"]))
-                if (result["rule"] == rule_id and result["status"] in WAIVABLE
-                        and _matches(str(waiver["resource"]), result)):  # fmt: skip
+                if ((result["rule"] == rule_id or rule_id == ANY_RULE)
+                        and result["status"] in WAIVABLE
+                        and _matches(waiver, result)):  # fmt: skip
                     result["original_status"] = result["status"]
                     result["status"] = "waived"
                     result["waiver"] = str(waiver["id"])

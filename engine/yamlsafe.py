@@ -21,7 +21,34 @@ MAX_BYTES = 1_000_000
 #: Bounds alias expansion ("billion laughs"): a real policy has a few thousand nodes.
 MAX_NODES = 200_000
 
+#: Bounds nesting: PyYAML's composer recurses once per level, and a hand-written policy is
+#: a dozen levels deep; a thousand would end in RecursionError instead of a positioned error.
+MAX_DEPTH = 100
+
 JsonPath = tuple[str | int, ...]
+
+
+class _TooDeep(Exception):
+    def __init__(self, mark: Any) -> None:
+        super().__init__("too deep")
+        self.mark = mark
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader whose composer refuses nesting beyond ``MAX_DEPTH`` (before recursing)."""
+
+    depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise _TooDeep(self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:str",
     "tag:yaml.org,2002:int",
@@ -152,7 +179,11 @@ def parse_yaml(text: str, name: str) -> Located:
     """Parse one YAML document from text into plain data with positions."""
     located = Located(name, None)
     try:
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        nodes = list(yaml.compose_all(text, Loader=_Loader))
+    except _TooDeep as deep:
+        line, column = deep.mark.line + 1, deep.mark.column + 1
+        message = f"nested more than {MAX_DEPTH} levels deep"
+        raise InputError([problem(name, line, column, "", message)]) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else 1

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from runbook_guard.engine.errors import InputError, problem
+from runbook_guard.engine.fileio import resolve_target, write_through
 
 
 def _umask() -> int:
@@ -36,8 +37,6 @@ def _cannot_write(path: Path, error: OSError) -> InputError:
 def _stage(path: Path, text: str, mode: int) -> Path:
     """Write ``text`` to a synced temporary file beside ``path`` and return its name."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.is_dir():
-        raise IsADirectoryError(21, "is a folder, not a file")
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     tmp = Path(name)
     try:
@@ -53,24 +52,40 @@ def _stage(path: Path, text: str, mode: int) -> Path:
 
 
 def write_texts_atomic(files: Sequence[tuple[Path, str]]) -> None:
-    """Write every (path, text) or none: an unwritable target leaves all previous files."""
+    """Write every (path, text) or none: an unwritable target leaves all previous files.
+
+    Symlinks are followed (the temporary file goes beside the link's target, which is
+    replaced; the link stays). Character devices and FIFOs are written through, after every
+    regular target is staged and before any is renamed, so a device's write error (ENOSPC)
+    still leaves every previous regular file whole.
+    """
     mode = 0o666 & ~_umask()
     staged: list[tuple[Path, Path]] = []
+    through: list[tuple[Path, Path, str]] = []
     try:
         for path, text in files:
             path = Path(path)
             try:
-                staged.append((_stage(path, text, mode), path))
+                target, direct = resolve_target(path)
+                if direct:
+                    through.append((path, target, text))
+                else:
+                    staged.append((_stage(target, text, mode), target))
             except OSError as error:
                 raise _cannot_write(path, error) from None
-        for index, (tmp, path) in enumerate(staged):
+        for path, target, text in through:
             try:
-                os.replace(tmp, path)
+                write_through(target, text.encode("utf-8"))
+            except OSError as error:
+                raise _cannot_write(path, error) from None
+        for index, (tmp, target) in enumerate(staged):
+            try:
+                os.replace(tmp, target)
             except OSError as error:
                 for left, _ in staged[index:]:
                     left.unlink(missing_ok=True)
                 staged.clear()
-                raise _cannot_write(path, error) from None
+                raise _cannot_write(target, error) from None
         staged.clear()
     finally:
         for tmp, _ in staged:

@@ -305,7 +305,10 @@ def governance_plan() -> tuple[CollectionPlan, Any]:
 def statuses(snapshot: Snapshot) -> dict[tuple[str, str], str]:
     _, policy_set = governance_plan()
     rules = [r for r in policy_set.compile() if r.resource_type in GOVERNANCE]
-    results = evaluate_rules(rules, IndexedSnapshot(snapshot), NOW, policy_set.tables)
+    # After the emulator created the keys (it stamps them with the wall clock): a time after
+    # the evaluation time has no age and is an error, never "fresh".
+    at = max(NOW, datetime.now(timezone.utc))
+    results = evaluate_rules(rules, IndexedSnapshot(snapshot), at, policy_set.tables)
     return {(r["rule"], (r["resource"] or {}).get("name", "")): r["status"] for r in results}
 
 
