@@ -26,10 +26,22 @@ class Exit(IntEnum):
     BAD_INPUT = 2
 
 
+def printable(text: str) -> str:
+    """Text with control characters shown as escapes, never sent to the terminal.
+
+    A problem line quotes policy, snapshot and waiver text; an escape sequence in such a file
+    (an OSC that retitles the terminal, a cursor move that hides a line) must be seen, not run.
+    """
+    return "".join(
+        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+        for ch in text
+    )
+
+
 def fail_input(error: InputError) -> NoReturn:
     """Print each problem on its own line to stderr and exit 2."""
     for line in error.problems:
-        print(line, file=sys.stderr)
+        print(printable(line), file=sys.stderr)
     raise typer.Exit(Exit.BAD_INPUT)
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from runbook_guard.cli.app import app
-from runbook_guard.cli.common import Exit, guarded
+from runbook_guard.cli.common import Exit, guarded, printable
 from runbook_guard.cli.options import ParamOption
 from runbook_guard.cli.pipeline import unfilled_paths
 from runbook_guard.engine.casetest import is_adversarial, rules_without_adversarial_cases, run_cases
@@ -52,7 +52,8 @@ def run_policy_tests(paths: PathsArgument = None) -> None:
         failed = [outcome for outcome in outcomes if outcome.failures]
         for outcome in failed:
             for failure in outcome.failures:
-                typer.echo(f"{outcome.location}: {outcome.rule}: {outcome.case}: {failure}")
+                line = f"{outcome.location}: {outcome.rule}: {outcome.case}: {failure}"
+                typer.echo(printable(line))
         adversarial = [o for o in outcomes if is_adversarial(o.case)]
         untried = rules_without_adversarial_cases(policy_set)
         return len(outcomes) - len(failed), len(failed), len(adversarial), untried
