@@ -59,8 +59,10 @@ Resources = Mapping[str, list[dict[str, Any]]]
 
 # --- the minimum the plan needs -------------------------------------------------------------
 
-#: Listing operations and the most items one page answers: each API's documented maximum
-#: (the collectors ask for it where the API takes a page size). 0: not paged.
+#: Listing operations and the most items one page answers: the page-size maximum in botocore's
+#: model, else the API reference's (ListFunctions answers at most 50 whatever ``MaxItems``
+#: says; ListQueues 1,000; ListDashboards 1,000; ListApplications and ListDeploymentGroups
+#: 100; ECS listings 100). 0: not paged.
 PAGE_SIZE: dict[str, int] = {
     "ListTables": 100,
     "ListBuckets": 10000,
@@ -464,7 +466,12 @@ class Run:
             f"      {op}: {made[op]} calls from {first:.2f} to {last:.2f} s, {busy:.2f} s in calls"
             for op, (first, last, busy) in spans
         ]
-        return "\n".join([title, *(lines or ["    every operation at its minimum"]), *timeline])
+        errors = Counter(
+            f"{e['operation']} {e['code']}" for e in self.sample.snapshot["errors"]
+        ).most_common()
+        failed = ["    errors: " + ", ".join(f"{k} x{n}" for k, n in errors)] if errors else []
+        done = lines or ["    every operation at its minimum"]
+        return "\n".join([title, *done, *failed, *timeline])
 
     def growth(self, more: Run) -> str:
         """Per operation, the calls ``more`` (with unrelated resources) made in addition."""
