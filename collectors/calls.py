@@ -134,6 +134,14 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def unique_by(items: Iterable[T], key: Callable[[T], str]) -> list[T]:
+    """The first item of each key, in order: what overlapping prefix listings found once."""
+    first: dict[str, T] = {}
+    for item in items:
+        first.setdefault(key(item), item)
+    return list(first.values())
+
+
 def envelope(
     resource_type: str, rid: str, name: str, account: str, region: str, data: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -229,6 +237,25 @@ class Call:
         """Name prefixes to list by on the server, or ``None`` to list everything."""
         request = self.requests.get(resource_type or self.resource_type)
         return None if request is None else request.server_prefixes()
+
+    def by_prefix(
+        self, listing: Callable[[str | None], list[T] | None], resource_type: str | None = None
+    ) -> list[T] | None:
+        """What ``listing`` finds, once per server-side name prefix the rules allow, or once.
+
+        ``listing(prefix)`` lists the names starting with ``prefix`` (``None``: all) and answers
+        ``None`` when it failed (recorded, the type marked incomplete). With prefixes the
+        listings run side by side and the coverage records them: complete for those names
+        alone. ``None`` only when the single unlimited listing failed. Callers drop the
+        duplicates two overlapping prefixes may find.
+        """
+        rtype = resource_type or self.resource_type
+        prefixes = self.prefixes(rtype)
+        if prefixes is None:
+            return listing(None)
+        found = self.each(prefixes, listing)
+        self.journal.listed(rtype, self.account, self.region, True, prefixes=prefixes)
+        return [item for items in found for item in items or []]
 
     def each(self, items: Iterable[T], work: Callable[[T], R]) -> list[R]:
         """``work`` per item on the collection's pool (in order), so per-resource calls overlap."""

@@ -14,7 +14,7 @@ asked for only when some rule reads it, and only for the dashboards some rule se
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from runbook_guard.collectors.calls import Call
@@ -58,25 +58,6 @@ DASHBOARDS_API = OperationSet(
 )
 
 
-def _by_prefix(
-    call: Call, resource_type: str, listing: Callable[[str | None], list[Any] | None]
-) -> list[Any] | None:
-    """What ``listing`` finds, once per server-side name prefix the rules allow, or once.
-
-    ``listing(prefix)`` lists the names starting with ``prefix`` (``None``: all), and answers
-    ``None`` when it failed (already recorded, and the type marked incomplete). With prefixes,
-    the listings run side by side and the coverage records them; a failed one leaves the
-    others' findings (the type is incomplete anyway). ``None`` only when the single unlimited
-    listing failed.
-    """
-    prefixes = call.prefixes(resource_type) or None  # [] (a plan made by hand): all
-    if prefixes is None:
-        return listing(None)
-    found = call.each(prefixes, listing)
-    call.journal.listed(resource_type, call.account, call.region, True, prefixes=prefixes)
-    return [item for items in found for item in items or []]
-
-
 @register(ALARMS_API, ALARM)
 def collect_alarms(call: Call, requests: Mapping[str, TypeRequest]) -> list[dict[str, Any]]:
     kinds = [kind for kind, _ in ALARM_KINDS]
@@ -85,7 +66,7 @@ def collect_alarms(call: Call, requests: Mapping[str, TypeRequest]) -> list[dict
         named: dict[str, Any] = {"AlarmNamePrefix": prefix} if prefix else {}
         return call.pages("DescribeAlarms", AlarmTypes=kinds, listing=True, **named)
 
-    pages = _by_prefix(call, ALARM, listing)
+    pages = call.by_prefix(listing, ALARM)
     if pages is None:
         return []
     resources: dict[str, dict[str, Any]] = {}
@@ -126,7 +107,7 @@ def collect_dashboards(call: Call, requests: Mapping[str, TypeRequest]) -> list[
         named: dict[str, Any] = {"DashboardNamePrefix": prefix} if prefix else {}
         return call.items("ListDashboards", "DashboardEntries", listing=True, **named)
 
-    entries = _by_prefix(call, DASHBOARD, listing)
+    entries = call.by_prefix(listing, DASHBOARD)
     if entries is None:
         return []
     unique = list({str(entry["DashboardName"]): entry for entry in entries}.values())

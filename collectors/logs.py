@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from runbook_guard.collectors.calls import Call
+from runbook_guard.collectors.calls import Call, unique_by
 from runbook_guard.collectors.fills import Shape
 from runbook_guard.collectors.registry import OperationSet, declare, register
 from runbook_guard.engine.plan import LogQuery, TypeRequest
@@ -55,18 +55,15 @@ def collect_log_groups(call: Call, requests: Mapping[str, TypeRequest]) -> list[
 
 def _list(call: Call) -> list[dict[str, Any]] | None:
     """Every group, or those of the rules' prefixes (one listing per prefix, merged)."""
-    prefixes = call.prefixes()
-    if not prefixes:
-        return call.items("DescribeLogGroups", "logGroups", listing=True)
-    found: dict[str, dict[str, Any]] = {}
-    for prefix in prefixes:
-        groups = call.items(
-            "DescribeLogGroups", "logGroups", listing=True, logGroupNamePrefix=prefix
-        )
-        for group in groups or []:
-            found.setdefault(str(group["logGroupName"]), group)
-    call.journal.listed(LOG_GROUP, call.account, call.region, True, prefixes=prefixes)
-    return list(found.values())
+
+    def listing(prefix: str | None) -> list[Any] | None:
+        named: dict[str, Any] = {"logGroupNamePrefix": prefix} if prefix else {}
+        return call.items("DescribeLogGroups", "logGroups", listing=True, **named)
+
+    groups = call.by_prefix(listing, LOG_GROUP)
+    if groups is None:
+        return None
+    return unique_by(groups, lambda group: str(group["logGroupName"]))
 
 
 def count_events(call: Call, resource: dict[str, Any], query: LogQuery) -> None:

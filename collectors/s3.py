@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from runbook_guard.collectors.calls import Call
+from runbook_guard.collectors.calls import Call, unique_by
 from runbook_guard.collectors.registry import OperationSet, register
 from runbook_guard.engine.plan import TypeRequest
 
@@ -122,18 +122,15 @@ def collect_buckets(call: Call, requests: Mapping[str, TypeRequest]) -> list[dic
 
 def _list(call: Call) -> list[dict[str, Any]] | None:
     """Every bucket, or those starting with the rules' prefixes (one listing per prefix)."""
-    prefixes = call.prefixes()
-    if not prefixes:
-        return call.items("ListBuckets", "Buckets", listing=True, page_size=MAX_BUCKETS)
-    found: dict[str, dict[str, Any]] = {}
-    for prefix in prefixes:
-        listed = call.items(
-            "ListBuckets", "Buckets", listing=True, page_size=MAX_BUCKETS, Prefix=prefix
-        )
-        for bucket in listed or []:
-            found.setdefault(str(bucket["Name"]), bucket)
-    call.journal.listed(BUCKET, call.account, call.region, True, prefixes=prefixes)
-    return list(found.values())
+
+    def listing(prefix: str | None) -> list[Any] | None:
+        named: dict[str, Any] = {"Prefix": prefix} if prefix else {}
+        return call.items("ListBuckets", "Buckets", listing=True, page_size=MAX_BUCKETS, **named)
+
+    buckets = call.by_prefix(listing, BUCKET)
+    if buckets is None:
+        return None
+    return unique_by(buckets, lambda bucket: str(bucket["Name"]))
 
 
 def _bucket(

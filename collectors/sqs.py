@@ -78,17 +78,13 @@ def collect_queues(call: Call, requests: Mapping[str, TypeRequest]) -> list[dict
 
 def _list(call: Call) -> list[str] | None:
     """Every queue URL, or those of the rules' prefixes (one listing per prefix, merged)."""
-    prefixes = call.prefixes()
-    if not prefixes:
-        return call.items("ListQueues", "QueueUrls", listing=True, page_size=1000)
-    found: dict[str, None] = {}
-    for prefix in prefixes:
-        urls = call.items(
-            "ListQueues", "QueueUrls", listing=True, page_size=1000, QueueNamePrefix=prefix
-        )
-        found.update(dict.fromkeys(str(url) for url in urls or []))
-    call.journal.listed(QUEUE, call.account, call.region, True, prefixes=prefixes)
-    return list(found)
+
+    def listing(prefix: str | None) -> list[Any] | None:
+        named: dict[str, Any] = {"QueueNamePrefix": prefix} if prefix else {}
+        return call.items("ListQueues", "QueueUrls", listing=True, page_size=1000, **named)
+
+    urls = call.by_prefix(listing, QUEUE)
+    return None if urls is None else list(dict.fromkeys(str(url) for url in urls))
 
 
 def _queue(call: Call, url: str, attributes: bool) -> dict[str, Any]:

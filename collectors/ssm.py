@@ -37,7 +37,7 @@ MAX_FILTER_VALUES = 50
 def collect_parameters(call: Call, requests: Mapping[str, TypeRequest]) -> list[dict[str, Any]]:
     paths = call.option_list("path")
     scopes = [[{"Key": "Path", "Option": "Recursive", "Values": [p]}] for p in paths] or [[]]
-    prefixes = call.prefixes() or None
+    prefixes = call.prefixes()
     names = [[]] if prefixes is None else _name_filters(prefixes)
     found: dict[str, dict[str, Any]] = {}
     for scope in scopes:

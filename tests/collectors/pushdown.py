@@ -57,3 +57,10 @@ def statuses(policy_set: PolicySet, snapshot: dict[str, Any]) -> dict[tuple[str,
     now = datetime.now(timezone.utc)
     results = evaluate_rules(policy_set.compile(), Snapshot(snapshot), now, policy_set.tables)
     return {(r["rule"], (r["resource"] or {}).get("name", "")): r["status"] for r in results}
+
+
+def rule(rule_id: str, body: str, covers: str = "RB-T01") -> str:
+    """One rule of the policy language: the required fields, then ``body`` (YAML lines)."""
+    head = [f"  - id: {rule_id}", f"    title: {rule_id}", f"    covers: [{covers}]"]
+    head += ["    section: Test", "    cadence: daily", "    severity: low"]
+    return "\n".join([*head, *("    " + line for line in body.strip().splitlines())])

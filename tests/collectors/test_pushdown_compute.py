@@ -32,6 +32,7 @@ from runbook_guard.engine.loader import PolicySet, load_policy_set
 from runbook_guard.engine.plan import Selector, TypeRequest
 from runbook_guard.engine.planner import build_plan
 from tests.collectors.pushdown import Calls, everything, policy, run, statuses
+from tests.collectors.pushdown import rule as shared_rule
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
@@ -57,18 +58,10 @@ DEPLOYMENTS = (
     ("agenticai-api", "all-at-once", "CodeDeployDefault.LambdaAllAtOnce"),
     ("other-app", "live", "CodeDeployDefault.LambdaAllAtOnce"),
 )
-HEAD = """
-    covers: [RB-T99]
-    section: Test
-    cadence: daily
-    severity: low
-"""
 
 
 def rule(rule_id: str, body: str) -> str:
-    """One rule of the policy language: the required fields, then ``body`` (YAML lines)."""
-    lines = [f"  - id: {rule_id}", f"    title: {rule_id}", *HEAD.strip("\n").splitlines()]
-    return "\n".join([*lines, *("    " + line for line in body.strip().splitlines())])
+    return shared_rule(rule_id, body, "RB-T99")
 
 
 #: The runbook's rules on the six types, each reading a few keys of the resources it names.

@@ -34,6 +34,7 @@ from runbook_guard.engine.loader import PolicySet, load_policy_set
 from runbook_guard.engine.planner import build_plan
 from runbook_guard.engine.snapshot import Snapshot
 from tests.collectors.pushdown import Calls, everything, policy, run, statuses
+from tests.collectors.pushdown import rule as shared_rule
 
 ACCOUNT_ID = "123456789012"
 #: user -> statuses of its keys; ``agenticai-*`` are the runbook's, ``other-*`` share the account.
@@ -45,18 +46,10 @@ USERS = {
 }
 BUDGETS = ("agenticai-monthly", "other-budget")
 TRAILS = {"agenticai-trail": True, "other-trail": False}  # name -> logging
-HEAD = """
-    covers: [RB-T01]
-    section: Test
-    cadence: daily
-    severity: low
-"""
 
 
 def rule(rule_id: str, body: str) -> str:
-    """One rule of the policy language: the required fields, then ``body`` (YAML lines)."""
-    lines = [f"  - id: {rule_id}", f"    title: {rule_id}", *HEAD.strip("\n").splitlines()]
-    return "\n".join([*lines, *("    " + line for line in body.strip().splitlines())])
+    return shared_rule(rule_id, body, "RB-T01")
 
 
 #: The runbook's governance rules, each reading a few keys of the resources it names.
