@@ -16,6 +16,7 @@ from typing import Any
 from runbook_guard.engine.context import NO_DATA, UNDECIDED, BlockedLookup, EvalContext
 from runbook_guard.engine.params import substitute
 from runbook_guard.engine.paths import MISSING
+from runbook_guard.engine.phase import NOT_APPLICABLE, location_of, template_gap, unknown_reads
 from runbook_guard.engine.related import RelatedFinder, RelatedSpec
 from runbook_guard.engine.rules import CompiledRule
 from runbook_guard.engine.snapshot import ACCESS_DENIED, Snapshot, blocked_lookup
@@ -109,7 +110,9 @@ class Evaluator:
             snapshot.outside_listing,
             lambda resource: self.facts(resource)[1],
             self._plain_context,
+            snapshot.declared_elsewhere if snapshot.is_template else None,
         )
+        self.template = snapshot.is_template
 
     def _plain_context(self, resource: Mapping[str, Any]) -> EvalContext:
         blocked = self.facts(resource)[1]
@@ -133,6 +136,8 @@ class Evaluator:
 
     def rule(self, rule: CompiledRule) -> list[Result]:
         """Every result of one rule."""
+        if self.template:
+            return self._template_rule(rule)
         if rule.kind == "manual":
             return [_result(rule, None, "manual", "needs a person's attestation: " + rule.expected)]
         if rule.resource_type not in self.snapshot.collected_types:
@@ -185,6 +190,21 @@ class Evaluator:
         checked = [self._check(rule, resource, bindings) for resource, bindings in selected]
         if rule.names is not None:
             checked.sort(key=_result_key)  # named resources come in the order of the names
+        return extras + checked
+
+    def _template_rule(self, rule: CompiledRule) -> list[Result]:
+        """A rule judged before deploy: what a template cannot say is not_applicable."""
+        gap = template_gap(rule, self.snapshot.collected_keys or {})
+        if gap:
+            return [_result(rule, None, NOT_APPLICABLE, gap)]
+        selected, extras = self._select(rule)
+        if not selected and not extras:
+            what = rule.when_none_message or f"no {rule.resource_type} matched the rule's selection"
+            extras.append(_result(rule, None, NOT_APPLICABLE, f"{what} in the template"))
+        extras.sort(key=_result_key)
+        checked = [self._check(rule, resource, bindings) for resource, bindings in selected]
+        if rule.names is not None:
+            checked.sort(key=_result_key)
         return extras + checked
 
     def _when_none(
@@ -251,9 +271,8 @@ class Evaluator:
             ctx = self._context(rule, resource, bindings)
             verdict = rule.where(ctx)
             if verdict is UNDECIDED:
-                results.append(
-                    _error(rule, self.ref(resource), ctx.causes, self.snapshot, resource)
-                )
+                error = _error(rule, self.ref(resource), ctx.causes, self.snapshot, resource)
+                results.append(self._located(rule, resource, error))
             elif verdict:
                 kept.append((resource, bindings))
         return kept, results
@@ -270,6 +289,9 @@ class Evaluator:
         }
         if gaps:
             return _error(rule, ref, [*gaps, f"cannot tell whether {name} exists"])
+        away = self.snapshot.declared_elsewhere(rule.resource_type, account, name)
+        if away:
+            return _result(rule, ref, NOT_APPLICABLE, away)
         outside = self.snapshot.outside_listing(rule.resource_type, account, name)
         if outside:
             return _error(rule, ref, [outside])
@@ -308,7 +330,34 @@ class Evaluator:
         result["evidence"] = {key: _clean(value) for key, value in ctx.evidence.items()}
         return result
 
+    def _located(self, rule: CompiledRule, resource: Mapping[str, Any], result: Result) -> Result:
+        """A result about a template's resource carries the line the rule read."""
+        if self.template:
+            where = location_of(rule, resource)
+            if where is not None:
+                result["location"] = where
+        return result
+
     def _check(
+        self, rule: CompiledRule, resource: Mapping[str, Any], bindings: Mapping[str, Any]
+    ) -> Result:
+        if not self.template:
+            return self._judge(rule, resource, bindings)
+        return self._located(rule, resource, self._judge_declared(rule, resource, bindings))
+
+    def _judge_declared(
+        self, rule: CompiledRule, resource: Mapping[str, Any], bindings: Mapping[str, Any]
+    ) -> Result:
+        """Values the template leaves open decide before any condition reads them."""
+        open_values = unknown_reads(rule, resource)
+        if open_values is not None:
+            status, causes = open_values
+            if status == "error":
+                return _error(rule, self.ref(resource), causes)
+            return _result(rule, self.ref(resource), status, "; ".join(causes))
+        return self._judge(rule, resource, bindings)
+
+    def _judge(
         self, rule: CompiledRule, resource: Mapping[str, Any], bindings: Mapping[str, Any]
     ) -> Result:
         facts = self._facts.get(id(resource))
@@ -316,6 +365,16 @@ class Evaluator:
         if rule.related:
             ctx = self._plain_context(resource)
             resolution = self._resolve(rule, resource, bindings, ctx)
+            if resolution.elsewhere and not resolution.causes:
+                return _result(rule, ref, NOT_APPLICABLE, "; ".join(resolution.elsewhere))
+            for targets in resolution.targets.values():
+                for target in targets if self.template else ():
+                    open_values = unknown_reads(rule, target)
+                    if open_values is not None:
+                        status, causes = open_values
+                        if status == "error":
+                            return _error(rule, ref, causes)
+                        return _result(rule, ref, status, "; ".join(causes))
             if resolution.causes:
                 return _error(rule, ref, resolution.causes, self.snapshot, resource)
             ctx.related = resolution.targets

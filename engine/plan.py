@@ -143,18 +143,29 @@ class Selector:
     A name test (``None``: any name) and a ``where`` with the keys it reads; the ``where`` drops
     a resource only when the listing filled every key it reads and it decides False, so a
     resource some rule would select after its details are read is never dropped before.
+    ``reads``: the top-level keys the rule reads of the type (``None``: any, or something a
+    detail may be needed for, such as a metric's region); a resource whose listing already
+    holds all of them needs no detail call for this rule (a queue a lookup finds by its URL).
     """
 
     name: Callable[[str], bool] | None = None
     where: Callable[[Mapping[str, Any]], Any] | None = None
     where_reads: frozenset[str] = frozenset()
+    reads: frozenset[str] | None = None
 
     def accepts(self, name: str, listed: Mapping[str, Any], listing_keys: frozenset[str]) -> bool:
         if self.name is not None and not self.name(name):
             return False
         if self.where is None or not self.where_reads <= listing_keys:
             return True
-        return self.where(listed) is not False
+        try:
+            return self.where(listed) is not False
+        except Exception:  # a condition that cannot be decided on the listing alone: keep
+            return True
+
+    def needs_details(self, listed: Mapping[str, Any]) -> bool:
+        """Whether this rule reads something the listed data does not hold yet."""
+        return self.reads is None or not self.reads <= listed.keys()
 
 
 @dataclass
@@ -191,11 +202,15 @@ class TypeRequest:
         return bool(self.keys & set(fills))
 
     def selects(self, name: str, listed: Mapping[str, Any], listing_keys: frozenset[str]) -> bool:
-        """Whether some rule may read this listed resource's details (no entry: every one)."""
+        """Whether some rule may read details of this listed resource that its listing lacks
+        (no entry: every one)."""
         return (
             not self.planned
             or not self.selectors
-            or any(selector.accepts(name, listed, listing_keys) for selector in self.selectors)
+            or any(
+                selector.accepts(name, listed, listing_keys) and selector.needs_details(listed)
+                for selector in self.selectors
+            )
         )
 
     def server_prefixes(self) -> list[str] | None:

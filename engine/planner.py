@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, cast
 
 from runbook_guard.engine.context import EvalContext, nothing_blocked
 from runbook_guard.engine.loader import PolicySet
 from runbook_guard.engine.params import expand_names
 from runbook_guard.engine.plan import CollectionPlan, ResourcePredicate, Selector, TypeRequest
 from runbook_guard.engine.reads import ALL
+from runbook_guard.engine.related import RelatedSpec
 from runbook_guard.engine.rules import CompiledRule
 
 
@@ -76,11 +77,7 @@ def build_plan(rules: Sequence[CompiledRule], parameters: Mapping[str, Any]) -> 
         request.selectors.append(_own_selector(rule))
         for related in rule.related.values():
             target = plan.request(related.type)
-            if related.name is not None:
-                names = {n for n, _ in expand_names(related.name, parameters)}
-                target.selectors.append(Selector(name=names.__contains__))
-            else:  # found by a field: any resource of the type may be the one
-                target.selectors.append(Selector())
+            target.selectors.append(_related_selector(rule, related, parameters))
     for request in plan.types.values():
         request.planned = True
         request.prefixes = _prefixes(request, plan_rules.get(request.resource_type, []))
@@ -108,18 +105,61 @@ _TIMED = ("older_than", "newer_than")
 
 
 def _own_selector(rule: CompiledRule) -> Selector:
-    """The rule's selection as a listing can apply it (names, pattern, listing-only where)."""
+    """The rule's selection as a listing can apply it (names, pattern, listing-only where).
+
+    Its reads are the rule's own of the type, unless the rule also counts metrics or log events
+    of it: what those need of a resource (an S3 bucket's region) is no key the rule names.
+    """
     named = rule.names is not None or rule.name_pattern is not None
     name = rule.name_selected if named else None
+    enriched = bool(rule.metrics or rule.logs)
+    reads = None if enriched else _reads_of(rule, rule.resource_type)
     if rule.where is None or rule.where_timed:
-        return Selector(name=name)
+        return Selector(name=name, reads=reads)
     condition = rule.where
     now = datetime.now(timezone.utc)  # never used: timed conditions are not applied early
 
     def decide(data: Mapping[str, Any]) -> Any:
         return condition(EvalContext({"data": data}, data, now, nothing_blocked))
 
-    return Selector(name=name, where=decide, where_reads=frozenset(rule.where_reads))
+    return Selector(name=name, where=decide, where_reads=frozenset(rule.where_reads), reads=reads)
+
+
+def _related_selector(
+    rule: CompiledRule, related: RelatedSpec, parameters: Mapping[str, Any]
+) -> Selector:
+    """Which targets of a related lookup may need details, judged on their listing.
+
+    A lookup by name selects those names; by ``from`` or ``referenced_by``, any resource of the
+    type. A ``where`` is applied to the listing when every key the rule reads of the target
+    type is a listing key (so the keys the ``where`` reads are too), with no clock: a condition
+    on ages raises there and keeps the resource, since "older than" may hold by the time the
+    snapshot is evaluated. The reads are the rule's of the target type: a queue found ``from``
+    a mapping's ARN whose URL alone is read needs no attribute call.
+    """
+    reads = _reads_of(rule, related.type)
+    name = None
+    if related.name is not None:
+        name = {n for n, _ in expand_names(related.name, parameters)}.__contains__
+    if related.where is None or reads is None:
+        return Selector(name=name, reads=reads)
+    condition = related.where
+
+    def decide(data: Mapping[str, Any]) -> Any:
+        return condition(EvalContext({"data": data}, data, _NO_CLOCK, nothing_blocked))
+
+    return Selector(name=name, where=decide, where_reads=reads, reads=reads)
+
+
+#: The evaluation time of a related ``where`` applied to a listing: none, so a timed condition
+#: fails to compute (and the resource is kept) instead of deciding on the collection's clock.
+_NO_CLOCK: datetime = cast(datetime, None)
+
+
+def _reads_of(rule: CompiledRule, resource_type: str) -> frozenset[str] | None:
+    """The keys the rule reads of a type; ``None`` when it reads the whole resource."""
+    keys = rule.reads.get(resource_type, set())
+    return None if ALL in keys else frozenset(keys)
 
 
 _QUANTIFIED = frozenset("?*{")

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from runbook_guard.engine.access import PathReader
@@ -71,6 +71,9 @@ class Resolution:
     causes: list[str]
     #: (alias, message) of targets that a complete listing shows missing.
     missing: list[tuple[str, str]]
+    #: Targets named outside what the snapshot describes (a template naming a resource of
+    #: another stack): not missing, not an error of collection; judged on the live system.
+    elsewhere: list[str] = field(default_factory=list)
 
 
 def in_scope(target: Mapping[str, Any], resource: Mapping[str, Any]) -> bool:
@@ -113,7 +116,9 @@ class RelatedFinder:
         outside_listing: Callable[[str, str, str], str | None],
         blocked_of: Callable[[Mapping[str, Any]], BlockedLookup],
         context_of: Callable[[Mapping[str, Any]], EvalContext],
+        elsewhere: Callable[[str, str, str], str | None] | None = None,
     ) -> None:
+        self.elsewhere = elsewhere
         self.by_type = by_type
         self.collected = collected
         self.incomplete = incomplete
@@ -156,9 +161,19 @@ class RelatedFinder:
                 # A set found by a field of the targets is only whole if every target was listed.
                 resolution.causes.extend([*gaps, f"cannot tell which {alias} exist"])
                 continue
+            wanted_names = unresolved or ([name_of(spec)] if spec.name and not targets else [])
+            if self.elsewhere is not None:
+                away = [
+                    why
+                    for wanted in wanted_names
+                    if (why := self.elsewhere(spec.type, resource["account"], wanted))
+                ]
+                if away:
+                    resolution.elsewhere.extend(away)
+                    continue
             outside = [
                 why
-                for wanted in (unresolved or ([name_of(spec)] if spec.name and not targets else []))
+                for wanted in wanted_names
                 if (why := self.outside_listing(spec.type, resource["account"], wanted))
             ]
             if outside:

@@ -15,10 +15,12 @@ from runbook_guard.engine.loader import PolicySet
 from runbook_guard.engine.rules import CompiledRule
 from runbook_guard.engine.snapshot import Snapshot
 from runbook_guard.engine.timeutil import iso
-from runbook_guard.engine.waivers import apply_waivers
+from runbook_guard.engine.waivers import apply_suppressions, apply_waivers
 
-STATUSES = ("pass", "note", "warn", "fail", "error", "manual", "waived")
-RESULTS_SCHEMA_VERSION = 2
+#: ``not_applicable``: what a template cannot say before deploy (engine/phase.py); outside
+#: the gate and every pass rate, JUnit ``skipped``, no SARIF alert.
+STATUSES = ("pass", "note", "warn", "fail", "error", "manual", "waived", "not_applicable")
+RESULTS_SCHEMA_VERSION = 3
 
 
 def _summary(results: Sequence[Mapping[str, Any]], rules: Sequence[CompiledRule]) -> dict[str, Any]:
@@ -52,6 +54,8 @@ def build_results(
     results = evaluate_rules(rules, snapshot, now, policy_set.tables)
     renamed = {old: rule.id for rule in rules for old in rule.replaces}
     register = apply_waivers(results, waivers, now, renamed)
+    if snapshot.is_template:
+        register += apply_suppressions(results, snapshot.resources, renamed)
     summary = _summary(results, rules)
     summary["gate"] = {"fail_on": fail_on, "blocking": blocking(results, fail_on)}
     metadata = snapshot.metadata
@@ -70,6 +74,7 @@ def build_results(
             "collection_finished_at": metadata["finished_at"],
             "snapshot_digest": snapshot.digest,
             "collector_version": metadata["tool_version"],
+            **({"source": _source(metadata["source"])} if metadata.get("source") else {}),
         },
         "policies": {"packs": packs, "digest": policy_set.digest, "parameters": dict(parameters)},
         "rules": [rule.metadata() for rule in rules],
@@ -79,6 +84,15 @@ def build_results(
         "collection_errors": list(snapshot.errors),
         **({"coverage": coverage_document(coverage)} if coverage is not None else {}),
     }
+
+
+def _source(source: Mapping[str, Any]) -> dict[str, Any]:
+    """What was judged, as the results carry it (parameter values stay in the snapshot)."""
+    templates = [
+        {key: value for key, value in entry.items() if key != "parameters"}
+        for entry in source.get("templates") or []
+    ]
+    return {"kind": source["kind"], **({"templates": templates} if templates else {})}
 
 
 def coverage_document(coverage: Coverage) -> dict[str, Any]:

@@ -100,6 +100,8 @@ class Snapshot:
         #: that collected every key of every resource, schema 1).
         planned = self.metadata.get("planned_rules")
         self.planned_rules: dict[str, str] | None = dict(planned) if planned is not None else None
+        #: Read from templates before deploy (engine/phase.py): only what they determine is known.
+        self.is_template = (self.metadata.get("source") or {}).get("kind") == "template"
         self._prefixes: dict[tuple[str, str], list[list[str] | None]] = defaultdict(list)
         #: Collected field by field (keys or prefixes recorded): only planned rules may judge it.
         self.field_level = recorded is not None or any("prefixes" in c for c in self.coverage)
@@ -191,6 +193,13 @@ class Snapshot:
             f"{resource_type} was listed only for names starting with "
             f"{', '.join(prefixes)}; {name} is outside that listing"
         )
+
+    def declared_elsewhere(self, resource_type: str, account: str, name: str) -> str | None:
+        """Why a name absent from a template is not "missing": another stack may declare it."""
+        if not self.is_template or self.named(resource_type, name):
+            return None
+        del account  # a template describes one stack: a name it lacks is outside it anywhere
+        return f"{resource_type} {name} is not declared in the template: judged on the live system"
 
     def uncollected_keys(self, resource_type: str, keys: set[str]) -> list[str]:
         """Keys a rule reads that the snapshot's field-level collection never asked for."""

@@ -64,6 +64,11 @@ def _matches(waiver: Mapping[str, Any], result: dict[str, Any]) -> bool:
     them) covers this result. A waiver naming neither covers matching resources in every
     account and region of the snapshot: a name pattern is not unique across accounts."""
     ref = result["resource"] or {}
+    where = result.get("location") or {}
+    for key, located in (("logical_id", "logical_id"), ("template", "file")):
+        wanted = waiver.get(key)
+        if wanted is not None and not fnmatch.fnmatchcase(str(where.get(located, "")), str(wanted)):
+            return False  # a waiver of a template resource covers only results located on it
     for scope in ("account", "region"):
         wanted = waiver.get(scope)
         if wanted is not None and not fnmatch.fnmatchcase(str(ref.get(scope, "")), str(wanted)):
@@ -97,6 +102,54 @@ def _warn_unknown(
                 " rule has: it waives nothing",
                 file=sys.stderr,
             )
+
+
+SUPPRESSION_OWNER = "in-template suppression"
+
+
+def apply_suppressions(
+    results: list[dict[str, Any]],
+    resources: Sequence[Mapping[str, Any]],
+    renamed: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Honour a template resource's own ``Metadata`` skips (as Checkov and cfn-lint users
+    write them, each with a reason): the result is ``waived`` and the register lists where
+    the suppression is written. Like a waiver, it never hides an ``error``."""
+    renamed = renamed or {}
+    by_id = {
+        (resource["type"], resource["id"]): resource
+        for resource in resources
+        if resource.get("suppressions")
+    }
+    if not by_id:
+        return []
+    register: dict[str, dict[str, Any]] = {}
+    for result in results:
+        ref = result["resource"] or {}
+        resource = by_id.get((ref.get("type", ""), ref.get("id", "")))
+        if resource is None:
+            continue
+        for skip in resource["suppressions"]:
+            if renamed.get(skip["rule"], skip["rule"]) != result["rule"]:
+                continue
+            declared = resource["template"]
+            waiver_id = f"template:{declared['logical_id']}:{skip['rule']}"
+            entry = register.setdefault(waiver_id, {
+                "id": waiver_id, "rule": skip["rule"], "resource": ref["id"],
+                "owner": SUPPRESSION_OWNER, "reason": skip["reason"], "status": "unused",
+                "applied_to": 0,
+                "source": {"file": skip.get("file", declared["file"]),
+                           "line": skip.get("line", declared["line"]),
+                           "column": skip.get("column", declared["column"]),
+                           "logical_id": declared["logical_id"]},
+            })  # fmt: skip
+            if result["status"] in WAIVABLE:
+                result["original_status"] = result["status"]
+                result["status"] = "waived"
+                result["waiver"] = waiver_id
+                entry["applied_to"] += 1
+                entry["status"] = "active"
+    return [register[key] for key in sorted(register)]
 
 
 def apply_waivers(

@@ -23,6 +23,7 @@ STYLE = {
     "waived": "blue",
     "manual": "white",
     "pass": "green",
+    "not_applicable": "dim",
 }
 
 

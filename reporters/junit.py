@@ -10,6 +10,11 @@ note results say what was seen.
 Written by string building rather than ElementTree: it is several times faster on 100,000
 results and the escaping (``escape.xml_text``/``xml_attr``) has to be ours anyway, because
 ElementTree neither rejects nor repairs characters XML forbids.
+
+A result located on a template line (the template gate) gets the testcase attributes ``file``
+and ``line`` that GitLab, Jenkins' xunit and the GitHub JUnit annotators read (pytest's xunit1
+family writes them). ``junit-10.xsd`` does not declare them: that is the one deviation from
+it, limited to located results, and the tests check that nothing else deviates.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from itertools import groupby
 from runbook_guard.reporters.escape import xml_attr, xml_text
 from runbook_guard.reporters.model import Report, Row, format_value
 
-SKIPPED = frozenset({"manual", "waived"})
+SKIPPED = frozenset({"manual", "waived", "not_applicable"})
 
 
 def _detail(row: Row) -> str:
@@ -39,6 +44,10 @@ def _detail(row: Row) -> str:
         lines.append("missing permissions: " + ", ".join(row.missing_permissions))
     if row.evidence:
         lines.append("evidence: " + format_value(row.evidence))
+    if row.location:
+        lines.append(f"location: {row.location.text}")
+    if row.drift:
+        lines.append(f"drift: {row.drift['message']}")
     lines.append(f"runbook section: {row.rule.section}")
     if row.rule.remediation:
         lines.append(f"remediation:\n{row.rule.remediation}")
@@ -48,17 +57,23 @@ def _detail(row: Row) -> str:
 def _skip_reason(row: Row) -> str:
     if row.status == "manual":
         return f"manual attestation required: {row.message}"
+    if row.status == "not_applicable":
+        return f"not applicable: {row.message}"
     waiver = row.waiver
     if waiver is None:
         return f"waived ({row.waiver_id or 'unknown waiver'}): {row.message}"
     return (
-        f"waived by {waiver.id} (owner {waiver.owner}, expires {waiver.expires}): {waiver.reason}"
+        f"waived by {waiver.id} (owner {waiver.owner}, expires {waiver.expires or 'never'}): "
+        f"{waiver.reason}"
     )
 
 
 def _testcase(row: Row, failing: frozenset[str]) -> Iterator[str]:
     name, classname = xml_attr(row.label), xml_attr(row.rule.id)
-    yield f'    <testcase classname="{classname}" name="{name}" time="0">\n'
+    where = (
+        f' file="{xml_attr(row.location.file)}" line="{row.location.line}"' if row.location else ""
+    )
+    yield f'    <testcase classname="{classname}" name="{name}"{where} time="0">\n'
     detail = xml_text(_detail(row))
     if row.status == "error":
         message = xml_attr(f"could not be checked: {row.message}")

@@ -48,6 +48,7 @@ MEANING = {
     "error": "could not be checked (fails closed)",
     "manual": "needs a person's attestation",
     "waived": "would be warn/fail; covered by an unexpired waiver",
+    "not_applicable": "a template cannot say it before deploy (judged on the live system)",
 }
 
 
@@ -361,6 +362,8 @@ def context(report: Report) -> Mapping[str, Any]:
         "groups": _groups(findings),
         "waived": report.with_status("waived"),
         "manual": report.with_status("manual"),
+        "not_applicable": report.with_status("not_applicable"),
+        "drift": [row for row in report.rows if row.drift],
         "passing": [row for row in report.rows if row.status == "pass"],
         "errors": errors,
         "rule_results": _rule_results(report),
@@ -398,5 +401,9 @@ def render_markdown_summary(report: Report, limit: int = SUMMARY_ROWS) -> str:
 
 
 def resource_cell(row: Row) -> Md:
-    """How a resource is named in tables: its name, or its id when it has no name."""
-    return _code(row.resource_name or row.label)
+    """How a resource is named in tables: its name, or its id when it has no name; with the
+    template line it is declared on (``template.yaml:42``) when the result has one."""
+    named = _code(row.resource_name or row.label)
+    if row.location is None:
+        return named
+    return Md(f"{named} at {_code(row.location.text)}")

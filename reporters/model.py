@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # changes.py builds on this module; the field only names its 
     from runbook_guard.reporters.changes import Changes
 
 # Display order: what needs action first, what needs nothing last.
-STATUSES = ("fail", "error", "warn", "note", "waived", "manual", "pass")
+STATUSES = ("fail", "error", "warn", "note", "waived", "manual", "pass", "not_applicable")
 ACTION_STATUSES = ("fail", "error", "warn")  # "needs action"; note is "watch"
 WATCH_STATUSES = ("note",)
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -215,7 +215,7 @@ class Waiver:
     @staticmethod
     def from_document(raw: Mapping[str, Any], today: date | None) -> Waiver:
         days_left = raw.get("days_left")
-        if days_left is None and today is not None:
+        if days_left is None and today is not None and raw.get("expires"):
             try:
                 days_left = (date.fromisoformat(raw["expires"]) - today).days
             except ValueError:
@@ -226,7 +226,7 @@ class Waiver:
             resource=raw["resource"],
             owner=raw["owner"],
             reason=raw["reason"],
-            expires=raw["expires"],
+            expires=raw.get("expires", ""),
             days_left=days_left,
             status=raw["status"],
             applied_to=raw.get("applied_to"),
@@ -255,6 +255,10 @@ class Row:
     causes: tuple[str, ...]
     missing_permissions: tuple[str, ...]
     raw: Mapping[str, Any]
+    #: Where the finding is written in a file the user owns (a template's line), if known.
+    location: Location | None = None
+    #: For a live result judged differently on its template: the template's status and words.
+    drift: Mapping[str, Any] | None = None
 
     @property
     def label(self) -> str:
@@ -361,6 +365,34 @@ def _today(evaluated_at: str) -> date | None:
         return None
 
 
+@dataclass(frozen=True)
+class Location:
+    """A line in a file the user owns (results schema ``$defs/location``)."""
+
+    file: str
+    line: int
+    column: int
+    logical_id: str = ""
+    property_path: str = ""
+
+    @staticmethod
+    def of(raw: Mapping[str, Any] | None) -> Location | None:
+        if not raw:
+            return None
+        return Location(
+            file=raw["file"],
+            line=raw["line"],
+            column=raw["column"],
+            logical_id=raw.get("logical_id", ""),
+            property_path=raw.get("property", ""),
+        )
+
+    @property
+    def text(self) -> str:
+        """``template.yaml:42``: how editors and people point at a line."""
+        return f"{self.file}:{self.line}"
+
+
 def _row(raw: Mapping[str, Any], rule: Rule, waivers: Mapping[str, Waiver]) -> Row:
     resource = raw["resource"]
     waiver_id = raw.get("waiver")
@@ -384,6 +416,8 @@ def _row(raw: Mapping[str, Any], rule: Rule, waivers: Mapping[str, Waiver]) -> R
         causes=tuple(raw.get("causes", ())),
         missing_permissions=tuple(raw.get("missing_permissions", ())),
         raw=raw,
+        location=Location.of(raw.get("location")),
+        drift=raw.get("drift"),
     )
 
 

@@ -166,7 +166,37 @@ def _message(row: Row) -> str:
     )
     if row.status == "error" and row.missing_permissions:
         text += f"; missing permissions: {', '.join(row.missing_permissions)}"
+    if row.drift:
+        text += f". Drift: {row.drift['message']}"
     return text
+
+
+def _location(row: Row) -> dict[str, Any]:
+    """The line a user owns when one is known (a template's property), else the rule's own
+    definition, said to be that: code scanning annotates only files of the repository."""
+    where = row.location
+    if where is not None:
+        region = {"startLine": where.line, "startColumn": where.column}
+        return {
+            "physicalLocation": {
+                "artifactLocation": {"uri": _uri(where.file), "uriBaseId": SRCROOT},
+                "region": region,
+            },
+            "logicalLocations": [_logical(row)],
+            **(
+                {"message": {"text": f"{where.logical_id}: {where.property_path or 'resource'}"}}
+                if where.logical_id
+                else {}
+            ),
+        }
+    return {
+        "physicalLocation": {
+            "artifactLocation": {"uri": _uri(row.rule.path), "uriBaseId": SRCROOT},
+            "region": {"startLine": row.rule.line},
+        },
+        "logicalLocations": [_logical(row)],
+        "message": {"text": "where the rule is defined (no template line is known)"},
+    }
 
 
 def _result(row: Row, changes: Changes | None) -> dict[str, Any]:
@@ -194,15 +224,7 @@ def _result(row: Row, changes: Changes | None) -> dict[str, Any]:
         "ruleIndex": row.rule.index,
         "level": _level(row),
         "message": {"text": _message(row)},
-        "locations": [
-            {
-                "physicalLocation": {
-                    "artifactLocation": {"uri": _uri(row.rule.path), "uriBaseId": SRCROOT},
-                    "region": {"startLine": row.rule.line},
-                },
-                "logicalLocations": [_logical(row)],
-            }
-        ],
+        "locations": [_location(row)],
         "partialFingerprints": {
             "primaryLocationLineHash": f"{fingerprint[:16]}:1",
             FINGERPRINT_KEY: fingerprint,
@@ -226,15 +248,14 @@ def _suppression(row: Row) -> dict[str, Any]:
             "justification": f"waiver {row.waiver_id or 'unknown'}",
             "properties": {"waiverId": row.waiver_id or ""},
         }
-    properties: dict[str, Any] = {
-        "waiverId": waiver.id,
-        "owner": waiver.owner,
-        "expiry": waiver.expires,
-    }
+    properties: dict[str, Any] = {"waiverId": waiver.id, "owner": waiver.owner}
+    if waiver.expires:
+        properties["expiry"] = waiver.expires
     if waiver.days_left is not None:
         properties["daysLeft"] = waiver.days_left
     return {
-        "kind": "external",
+        # A skip written in the template's own Metadata is in source (SARIF 3.35.2).
+        "kind": "inSource" if waiver.id.startswith("template:") else "external",
         "status": "accepted",
         "justification": waiver.reason,
         "properties": properties,

@@ -1,0 +1,99 @@
+"""What a snapshot read from a template can answer, and where its findings are written.
+
+A template says what will be deployed, not what a running system does: metrics, queue depths,
+log events, CloudTrail events, backups taken, access keys and attestations exist only after
+deploy. A rule needing any of them is ``not_applicable`` before deploy, never a pass on data
+nobody had. Which rules apply is derived, not listed: a rule applies when every key it reads
+(``CompiledRule.reads``, the same path analysis the collection plan uses) is among the keys the
+template reader determines for that type (the snapshot's ``collected_keys``).
+
+Inside an applicable rule, a value the template leaves undetermined is recorded per resource
+(``unknown``): known only after deploy gives ``not_applicable``, undeterminable (an
+``ImportValue``, a parameter without a value) gives ``error``: the template should say it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from runbook_guard.engine.reads import ALL
+from runbook_guard.engine.rules import CompiledRule
+
+NOT_APPLICABLE = "not_applicable"
+RUNNING_SYSTEM = "needs data only a running system has"
+
+
+def source_kind(metadata: Mapping[str, Any]) -> str:
+    """``template`` for a snapshot read from templates; ``live`` for a collection."""
+    return str((metadata.get("source") or {}).get("kind", "live"))
+
+
+def template_gap(rule: CompiledRule, collected: Mapping[str, frozenset[str]]) -> str | None:
+    """Why a template cannot answer this rule at all, or None when it can."""
+    if rule.kind == "manual":
+        return f"{RUNNING_SYSTEM}: a person's attestation of the running system"
+    if rule.metrics:
+        return f"{RUNNING_SYSTEM}: CloudWatch metrics ({', '.join(sorted(rule.metrics))})"
+    if rule.logs:
+        return f"{RUNNING_SYSTEM}: log events ({', '.join(sorted(rule.logs))})"
+    wanted = {rule.resource_type: set(), **{t: set(k) for t, k in rule.reads.items() if t}}
+    absent_types = sorted(t for t in wanted if t not in collected)
+    if absent_types:
+        return f"{RUNNING_SYSTEM}: a template declares no {', '.join(absent_types)}"
+    unread = [
+        f"{key} of {rtype}"
+        for rtype, keys in sorted(wanted.items())
+        for key in sorted(keys)
+        if key != ALL and key not in collected[rtype]
+    ]
+    if any(ALL in keys for keys in wanted.values()):
+        unread.append("the whole resource")
+    if unread:
+        return f"{RUNNING_SYSTEM}: {', '.join(unread)}"
+    return None
+
+
+def unknown_reads(rule: CompiledRule, resource: Mapping[str, Any]) -> tuple[str, list[str]] | None:
+    """The status and causes when the rule reads a value this resource's template leaves open.
+
+    An undeterminable value wins over one known after deploy: the first is the template's
+    defect (``error``), the second only the moment's (``not_applicable``).
+    """
+    unknown = resource.get("unknown")
+    if not unknown:
+        return None
+    keys = rule.reads.get(resource["type"], set())
+    hits = [unknown[key] for key in sorted(keys) if key in unknown]
+    if not hits:
+        return None
+    if any(hit["kind"] == "unresolvable" for hit in hits):
+        return "error", [hit["reason"] for hit in hits if hit["kind"] == "unresolvable"]
+    return NOT_APPLICABLE, [hit["reason"] for hit in hits]
+
+
+def location_of(rule: CompiledRule, resource: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Where a result about this resource is written: the property the rule read, else the
+    resource's logical id (a property left out is judged at the resource that omits it)."""
+    declared = resource.get("template")
+    if not declared:
+        return None
+    keys = declared.get("keys") or {}
+    read = [key for (rtype, key) in rule.read_by if rtype == resource["type"]]
+    decisive = [key for key in read if key not in rule.where_reads] + read
+    for key in decisive:
+        if key in keys:
+            at = keys[key]
+            return {
+                "file": at["file"],
+                "line": at["line"],
+                "column": at["column"],
+                "logical_id": declared["logical_id"],
+                **({"property": at["property"]} if at.get("property") else {}),
+            }
+    return {
+        "file": declared["file"],
+        "line": declared["line"],
+        "column": declared["column"],
+        "logical_id": declared["logical_id"],
+    }
