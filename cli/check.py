@@ -35,6 +35,17 @@ from runbook_guard.cli.pipeline import (
     prepare,
 )
 from runbook_guard.cli.report import PreviousOption, load_previous
+from runbook_guard.cli.template_gate import (
+    ConfigEnvOption,
+    OverridesOption,
+    SarifRootOption,
+    StackNameOption,
+    TemplateOption,
+    TemplateRequest,
+    join_live,
+    template_snapshot,
+    template_time,
+)
 from runbook_guard.collectors import Scope, collect
 from runbook_guard.collectors.pool import DEFAULT_MAX_CONCURRENCY
 from runbook_guard.engine.fileio import write_json_atomic
@@ -63,16 +74,34 @@ def run_pipeline(
     now: str | None,
     waivers: Path | None,
     previous: Mapping[str, Any] | None = None,
+    templates: TemplateRequest | None = None,
+    live: bool = True,
 ) -> dict[str, Any]:
-    """Collect, evaluate and report into ``output_dir``; returns the results document."""
+    """Collect (or read the templates), evaluate and report into ``output_dir``.
+
+    With templates and no live run, the templates are what is judged (the pre-deploy gate);
+    with both, the live results are located on the templates' lines and drift is marked.
+    """
     unknown = sorted(set(formats) - set(ALL_FORMATS))
     if unknown:
         raise typer.BadParameter(
             f"unknown format(s) {', '.join(unknown)}; use {', '.join(ALL_FORMATS)}"
         )
+    declared = None
+    if templates:
+        document = template_snapshot(templates, template_time(now))
+        declared = evaluate(prepared, Snapshot(document), None, waivers)
+        if not live:
+            write_json_atomic(output_dir / "snapshot.json", document)
+            write_json_atomic(output_dir / "results.json", declared)
+            write_reports(declared, default_paths(output_dir, formats),
+                          fail_on=prepared.fail_on, previous=previous)  # fmt: skip
+            return declared
     snapshot = collect(collection_plan(prepared), scope)
     write_json_atomic(output_dir / "snapshot.json", snapshot)
     results = evaluate(prepared, Snapshot(snapshot), now, waivers)
+    if declared is not None:
+        join_live(results, declared)
     write_json_atomic(output_dir / "results.json", results)
     paths = default_paths(output_dir, formats)
     write_reports(results, paths, fail_on=prepared.fail_on, previous=previous)
@@ -99,8 +128,23 @@ def check(
     max_concurrency: MaxConcurrencyOption = DEFAULT_MAX_CONCURRENCY,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     previous: PreviousOption = None,
+    template: TemplateOption = None,
+    live: Annotated[
+        bool, typer.Option("--live", help="With --template: also collect and judge the live stack.")
+    ] = False,
+    parameter_overrides: OverridesOption = None,
+    config_env: ConfigEnvOption = "default",
+    stack_name: StackNameOption = None,
+    sarif_root: SarifRootOption = None,
 ) -> None:
-    """Collect, evaluate and report in one go; exit 1 when the gate blocks."""
+    """Collect, evaluate and report in one go; exit 1 when the gate blocks.
+
+    With --template, judge the template before deploy instead (no AWS call), or beside the
+    live stack with --live.
+    """
+    templates = TemplateRequest(
+        list(template or []), list(parameter_overrides or []), config_env, stack_name, sarif_root
+    )
 
     def run() -> tuple[dict[str, Any], str]:
         prepared = prepare(config, policies, param, fail_on)
@@ -109,7 +153,10 @@ def check(
             prepared, profile, region, role_arn, quiet=quiet, max_concurrency=max_concurrency
         )
         formats = list(fmt or FORMATS)
-        results = run_pipeline(prepared, scope, output_dir, formats, now, waivers, before)
+        results = run_pipeline(
+            prepared, scope, output_dir, formats, now, waivers, before, templates,
+            live=live or not templates,
+        )  # fmt: skip
         return results, prepared.fail_on
 
     results, gate = guarded(run)

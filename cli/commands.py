@@ -9,5 +9,6 @@ from runbook_guard.cli import (  # noqa: F401
     iam_policy,
     policy_commands,
     report,
+    rules,
     version,
 )

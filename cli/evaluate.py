@@ -20,10 +20,21 @@ from runbook_guard.cli.options import (
 )
 from runbook_guard.cli.pipeline import evaluate as evaluate_snapshot
 from runbook_guard.cli.pipeline import prepare
+from runbook_guard.cli.template_gate import (
+    ConfigEnvOption,
+    OverridesOption,
+    SarifRootOption,
+    StackNameOption,
+    TemplateOption,
+    TemplateRequest,
+    join_live,
+    template_snapshot,
+    template_time,
+)
 from runbook_guard.engine.config import blocking
 from runbook_guard.engine.errors import InputError, problem
 from runbook_guard.engine.fileio import write_json_atomic
-from runbook_guard.engine.snapshot import load_snapshot
+from runbook_guard.engine.snapshot import Snapshot, load_snapshot
 from runbook_guard.reporters.console import print_summary
 
 
@@ -56,23 +67,54 @@ def refuse_overwriting_inputs(output: Path, inputs: list[tuple[str, Path | None]
 
 @app.command()
 def evaluate(
-    snapshot: Annotated[Path, typer.Option("--snapshot", "-s", help="Snapshot from `collect`.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write results.json.")],
+    snapshot: Annotated[
+        Path | None,
+        typer.Option("--snapshot", "-s", help="Snapshot from `collect` (or give --template)."),
+    ] = None,
     policies: PoliciesOption = None,
     param: ParamOption = None,
     config: ConfigOption = None,
     waivers: WaiversOption = None,
     now: NowOption = None,
     fail_on: FailOnOption = None,
+    template: TemplateOption = None,
+    parameter_overrides: OverridesOption = None,
+    config_env: ConfigEnvOption = "default",
+    stack_name: StackNameOption = None,
+    sarif_root: SarifRootOption = None,
 ) -> None:
-    """Evaluate the rules against a snapshot and write results.json."""
+    """Evaluate the rules against a snapshot, or a template before deploy; write results.json.
+
+    With both, the snapshot is judged and its findings are located on the template's lines,
+    with drift marked where the template passes and the live resource does not.
+    """
+    templates = TemplateRequest(
+        list(template or []), list(parameter_overrides or []), config_env, stack_name, sarif_root
+    )
 
     def run() -> tuple[dict[str, Any], str]:
+        if snapshot is None and not templates:
+            raise InputError(
+                [problem("<command line>", None, None, "--snapshot",
+                         "give --snapshot (a collection) or --template (a template)")]
+            )  # fmt: skip
         inputs = [("snapshot", snapshot), ("waivers", waivers), ("config", config)]
         inputs += [("policy", path) for path in policies or []]
+        inputs += [("template", path) for path in templates.paths]
         refuse_overwriting_inputs(output, inputs)
         prepared = prepare(config, policies, param, fail_on)
+        declared = None
+        if templates:
+            document = template_snapshot(templates, template_time(now))
+            declared = evaluate_snapshot(prepared, Snapshot(document), None, waivers)
+        if snapshot is None:
+            assert declared is not None
+            write_json_atomic(output, declared)
+            return declared, prepared.fail_on
         results = evaluate_snapshot(prepared, load_snapshot(snapshot), now, waivers)
+        if declared is not None:
+            join_live(results, declared)
         write_json_atomic(output, results)
         return results, prepared.fail_on
 

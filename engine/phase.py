@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from runbook_guard.engine.paths import is_simple
 from runbook_guard.engine.reads import ALL
 from runbook_guard.engine.rules import CompiledRule
 
@@ -24,9 +25,26 @@ NOT_APPLICABLE = "not_applicable"
 RUNNING_SYSTEM = "needs data only a running system has"
 
 
-def source_kind(metadata: Mapping[str, Any]) -> str:
-    """``template`` for a snapshot read from templates; ``live`` for a collection."""
-    return str((metadata.get("source") or {}).get("kind", "live"))
+def _members(keys: frozenset[str], top: str) -> frozenset[str]:
+    """The members of ``top`` a template declares one by one (``Attributes.VisibilityTimeout``):
+    then only those are known, and a queue's depth beside them is not."""
+    prefix = top + "."
+    return frozenset(key[len(prefix) :] for key in keys if key.startswith(prefix))
+
+
+def undetermined_members(rule: CompiledRule, collected: Mapping[str, frozenset[str]]) -> list[str]:
+    """Paths the rule reads under a key the template determines only member by member."""
+    found = []
+    for rtype, paths in sorted(rule.read_paths.items()):
+        keys = collected.get(rtype)
+        if not keys:
+            continue
+        for path in sorted(paths):
+            top = path.split(".", 1)[0]
+            members = _members(keys, top) if is_simple(path) else frozenset()
+            if members and "." in path and path.split(".")[1] not in members:
+                found.append(f"{path} of {rtype}")
+    return found
 
 
 def template_gap(rule: CompiledRule, collected: Mapping[str, frozenset[str]]) -> str | None:
@@ -49,6 +67,7 @@ def template_gap(rule: CompiledRule, collected: Mapping[str, frozenset[str]]) ->
     ]
     if any(ALL in keys for keys in wanted.values()):
         unread.append("the whole resource")
+    unread += undetermined_members(rule, collected)
     if unread:
         return f"{RUNNING_SYSTEM}: {', '.join(unread)}"
     return None
@@ -72,6 +91,17 @@ def unknown_reads(rule: CompiledRule, resource: Mapping[str, Any]) -> tuple[str,
     return NOT_APPLICABLE, [hit["reason"] for hit in hits]
 
 
+def _declared_at(path: str, keys: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The position of the longest declared prefix of a path (``Attributes.VisibilityTimeout``
+    before ``Attributes``)."""
+    parts = path.split(".")
+    for size in range(len(parts), 0, -1):
+        found = keys.get(".".join(parts[:size]))
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+    return None
+
+
 def location_of(rule: CompiledRule, resource: Mapping[str, Any]) -> dict[str, Any] | None:
     """Where a result about this resource is written: the property the rule read, else the
     resource's logical id (a property left out is judged at the resource that omits it)."""
@@ -81,9 +111,11 @@ def location_of(rule: CompiledRule, resource: Mapping[str, Any]) -> dict[str, An
     keys = declared.get("keys") or {}
     read = [key for (rtype, key) in rule.read_by if rtype == resource["type"]]
     decisive = [key for key in read if key not in rule.where_reads] + read
+    paths = sorted(rule.read_paths.get(resource["type"], ()), key=lambda p: (-p.count("."), p))
     for key in decisive:
-        if key in keys:
-            at = keys[key]
+        candidates = [p for p in paths if p == key or p.startswith(key + ".")] + [key]
+        at = next((found for p in candidates if (found := _declared_at(p, keys))), None)
+        if at is not None:
             return {
                 "file": at["file"],
                 "line": at["line"],

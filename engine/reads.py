@@ -71,10 +71,14 @@ class Reads:
         self.keys: dict[str, set[str]] = defaultdict(set)
         #: (type, key) -> the first path that reads it (to name it when nothing fills it).
         self.where: dict[tuple[str, str], str] = {}
+        #: Per type, every whole path read: a template knows a queue's VisibilityTimeout but
+        #: not its ApproximateNumberOfMessages, both under the one top-level key Attributes.
+        self.paths: dict[str, set[str]] = defaultdict(set)
 
     def path(self, resource_type: str, expression: Any) -> None:
         if not isinstance(expression, str) or not expression:
             return
+        self.paths[resource_type].add(expression)
         for key in top_level_keys(expression):
             self.keys[resource_type].add(key)
             self.where.setdefault((resource_type, key), expression)

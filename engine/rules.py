@@ -75,6 +75,9 @@ class CompiledRule:
     where_timed: bool = False
     #: (type, key) -> a path reading it, to name it when no collection call fills the key.
     read_by: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: Per resource type, every whole path the rule reads (what a template cannot determine
+    #: is declared by path, below the top-level keys: engine/phase.py).
+    read_paths: dict[str, frozenset[str]] = field(default_factory=dict)
     #: The rule's text with the values of the parameters it uses: a field-level collection
     #: records it per rule, and a snapshot collected for another fingerprint cannot judge it.
     fingerprint: str = ""
@@ -318,6 +321,7 @@ def compile_rule(
     reads = rule_reads(resolved, rule.resource_type, related_resolved)
     rule.reads = {t: set(keys) for t, keys in reads.keys.items() if t}
     rule.read_by = dict(reads.where)
+    rule.read_paths = {t: frozenset(paths) for t, paths in reads.paths.items() if t}
     rule.fingerprint = _fingerprint(spec, parameters)
     where = (resolved.get("select") or {}).get("where")
     if where is not None:

@@ -28,6 +28,8 @@ _MAX_LENGTH = {
     "AWS::CloudTrail::Trail": 128,
     "AWS::SSM::Parameter": 2048,
     "AWS::Budgets::Budget": 100,
+    "AWS::CodeDeploy::Application": 100,
+    "AWS::CodeDeploy::DeploymentGroup": 100,
 }
 _SUFFIX_LENGTH = 13
 
@@ -40,7 +42,10 @@ def generated_name(stack_name: str, logical_id: str, cfn_type: str) -> str:
     digest = hashlib.sha256(f"{stack_name}\x1f{logical_id}".encode()).digest()
     suffix = base64.b32encode(digest).decode()[:_SUFFIX_LENGTH]
     limit = _MAX_LENGTH.get(cfn_type, 255)
-    head = f"{stack_name}-{logical_id}"
+    # SSM parameters are the one type CloudFormation names after itself, not the stack.
+    head = (
+        f"CFN-{logical_id}" if cfn_type == "AWS::SSM::Parameter" else f"{stack_name}-{logical_id}"
+    )
     room = limit - len(suffix) - 1
     name = f"{head[:room]}-{suffix}"
     return name.lower() if cfn_type == "AWS::S3::Bucket" else name

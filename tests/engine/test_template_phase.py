@@ -321,3 +321,43 @@ def test_not_applicable_never_blocks_and_every_format_says_it(policy: Any, tmp_p
     markdown = render(results, "markdown")
     assert "## Not applicable before deploy" in markdown
     assert f"`{FILE}:11`" in markdown
+
+
+DEPTH_POLICY = """
+pack: {name: d, version: "1"}
+rules:
+  - id: d.depth
+    title: DLQ empty
+    severity: high
+    cadence: daily
+    section: S
+    covers: [RB-D01]
+    resource: aws.sqs.queue
+    expect: {path: Attributes.ApproximateNumberOfMessages, equals: 0}
+  - id: d.visibility
+    title: visibility timeout
+    severity: high
+    cadence: daily
+    section: S
+    covers: [RB-D02]
+    resource: aws.sqs.queue
+    expect: {path: Attributes.VisibilityTimeout, ge: 60}
+"""
+
+
+def test_a_path_under_a_key_declared_member_by_member_is_not_applicable_unless_declared(
+    tmp_path: Path,
+) -> None:
+    """Attributes holds both what the template sets and what only the running queue knows."""
+    path = tmp_path / "depth.yaml"
+    path.write_text(DEPTH_POLICY)
+    policy_set = load_policy_set([path])
+    queue = declared(QUEUE, "q", {"QueueUrl": "u", "Attributes": {"VisibilityTimeout": 30}}, 5)
+    # Attributes is declared member by member: only these members are known before deploy
+    doc = template_doc([queue], {QUEUE: [*QUEUE_KEYS, "Attributes.VisibilityTimeout"]})
+    results = by_rule(build_results(policy_set, policy_set.compile({}), Snapshot(doc), {}, NOW))
+    (depth,) = results["d.depth"]
+    assert depth["status"] == "not_applicable"
+    assert "Attributes.ApproximateNumberOfMessages of aws.sqs.queue" in depth["message"]
+    (visibility,) = results["d.visibility"]
+    assert visibility["status"] == "fail"  # 30 s: the template's near miss is judged

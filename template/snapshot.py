@@ -1,0 +1,87 @@
+"""Templates read before deploy -> a snapshot document the engine judges like a collection.
+
+The document has a collection's shape (schema version 3) with ``metadata.source.kind``
+``template``. What it claims mirrors a collection's claims:
+
+- ``collected_keys``: per mapped type, the keys the mapping tables declare (not the keys that
+  happened to appear), so a rule reading anything else is known to be outside the template.
+- ``coverage``: every mapped type complete in every (account, region) of the templates, a
+  global type once per account at ``global``: the templates are the whole stacks, so a
+  resource they do not declare is, before deploy, a resource that does not exist.
+- no ``planned_rules``: a template snapshot is not planned for rules; any rule may judge it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from runbook_guard.engine.timeutil import iso
+from runbook_guard.template.mapping import GLOBAL, declared_keys, global_types, map_templates
+from runbook_guard.template.mapping_base import first_unresolved, plain
+from runbook_guard.template.model import ReadTemplate
+
+SCHEMA_VERSION = 3
+
+
+def template_snapshot(
+    templates: Sequence[ReadTemplate], now: datetime, tool_version: str
+) -> dict[str, Any]:
+    ordered = sorted(templates, key=lambda t: (t.display_path, t.stack_name))
+    keys = declared_keys()
+    accounts = sorted({t.account for t in ordered})
+    regions = sorted({t.region for t in ordered})
+    moment = iso(now)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "metadata": {
+            "tool_version": tool_version,
+            "started_at": moment,
+            "finished_at": moment,
+            "accounts": accounts,
+            "regions": regions,
+            "parameters": {},
+            "resource_types": sorted(keys),
+            "collected_keys": keys,
+            "source": {"kind": "template", "templates": [_described(t) for t in ordered]},
+        },
+        "resources": map_templates(ordered),
+        "errors": [],
+        "coverage": _coverage(sorted(keys), accounts, regions),
+    }
+
+
+def _described(template: ReadTemplate) -> dict[str, Any]:
+    return {
+        "file": template.display_path,
+        "stack_name": template.stack_name,
+        "digest": template.digest,
+        "parameters": {k: _value(v) for k, v in sorted(template.parameters.items())},
+        "not_followed": [
+            {
+                "logical_id": nested.logical_id,
+                "type": nested.type,
+                "file": nested.position.file,
+                "line": nested.position.line,
+                "column": nested.position.column,
+            }
+            for nested in sorted(template.not_followed, key=lambda n: n.logical_id)
+        ],
+    }
+
+
+def _value(value: Any) -> Any:
+    """A parameter's value as JSON; one the reader left open is null (it has none)."""
+    found = plain(value)
+    return None if first_unresolved(found) is not None else found
+
+
+def _coverage(types: list[str], accounts: list[str], regions: list[str]) -> list[dict[str, Any]]:
+    wide = global_types()
+    return [
+        {"type": rtype, "account": account, "region": region, "complete": True}
+        for rtype in types
+        for account in accounts
+        for region in ([GLOBAL] if rtype in wide else regions)
+    ]
