@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 
 # cfn-lint (the `template` extra) is imported with this module, so a missing extra shows when
 # the CLI imports the reader (it says which extra to install), not halfway through a read.
-from cfnlint.decode import cfn_json, cfn_yaml  # type: ignore[import-untyped]
+from cfnlint.decode import cfn_json, cfn_yaml
 from yaml import YAMLError
 from yaml.scanner import ScannerError
 

@@ -26,10 +26,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from samtranslator.model.exceptions import ExceptionWithMessage  # type: ignore[import-untyped]
-from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
-from samtranslator.translator.arn_generator import ArnGenerator  # type: ignore[import-untyped]
-from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
+from samtranslator.model.exceptions import ExceptionWithMessage
+from samtranslator.parser.parser import Parser
+from samtranslator.translator.arn_generator import ArnGenerator
+from samtranslator.translator.translator import Translator
 
 from runbook_guard.engine.errors import InputError, problem
 from runbook_guard.template.decode import Marks, fail, key_position

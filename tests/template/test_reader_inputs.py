@@ -376,7 +376,7 @@ def test_reads_offline_and_leaves_the_process_as_it_found_it(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """No network, no credentials, no profile: a broken AWS setup cannot matter."""
-    from samtranslator.translator.arn_generator import ArnGenerator  # type: ignore[import-untyped]
+    from samtranslator.translator.arn_generator import ArnGenerator
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the reader opened a network connection")
