@@ -101,7 +101,7 @@ def run_pipeline(
     write_json_atomic(output_dir / "snapshot.json", snapshot)
     results = evaluate(prepared, Snapshot(snapshot), now, waivers)
     if declared is not None:
-        join_live(results, declared)
+        join_live(results, declared, document)
     write_json_atomic(output_dir / "results.json", results)
     paths = default_paths(output_dir, formats)
     write_reports(results, paths, fail_on=prepared.fail_on, previous=previous)

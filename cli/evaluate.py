@@ -114,7 +114,7 @@ def evaluate(
             return declared, prepared.fail_on
         results = evaluate_snapshot(prepared, load_snapshot(snapshot), now, waivers)
         if declared is not None:
-            join_live(results, declared)
+            join_live(results, declared, document)
         write_json_atomic(output, results)
         return results, prepared.fail_on
 

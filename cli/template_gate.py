@@ -7,6 +7,7 @@ translator) are the ``template`` extra, which a live-only gate never installs; w
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -152,18 +153,61 @@ def _key(result: Mapping[str, Any]) -> tuple[str, str, str] | None:
     return (result["rule"], ref["type"], ref["name"])
 
 
-def join_live(live: dict[str, Any], template: Mapping[str, Any]) -> int:
+def generated_patterns(document: Mapping[str, Any]) -> dict[str, re.Pattern[str]]:
+    """Per template resource name built on a CloudFormation-generated name, the pattern its
+    deployed twin matches: the gate's stable suffix stands for the random one AWS picked.
+
+    ``agenticai-stack-QaAgentWorker-LERTBIQK2JDMR`` (and its ``/aws/lambda/...`` group) match
+    ``agenticai-stack-QaAgentWorker-1A2B3C4D5E6F`` live; a name the template sets is exact.
+    """
+    from runbook_guard.template.names import generated_name
+
+    stacks = {t["file"]: t["stack_name"] for t in document["metadata"]["source"]["templates"]}
+    generated = set()
+    for resource in document["resources"]:
+        declared = resource["template"]
+        stack = stacks.get(declared["file"])
+        if stack is not None and declared.get("cfn_type"):
+            generated.add(generated_name(stack, declared["logical_id"], declared["cfn_type"]))
+    patterns = {}
+    for resource in document["resources"]:
+        name = resource["name"]
+        for made in generated:
+            if made in name:
+                head, _, _suffix = made.rpartition("-")
+                wild = re.escape(name).replace(
+                    re.escape(made), re.escape(head) + "-[A-Za-z0-9]{8,16}"
+                )
+                patterns[name] = re.compile(f"^{wild}$", re.IGNORECASE)
+                break
+    return patterns
+
+
+def join_live(
+    live: dict[str, Any],
+    template: Mapping[str, Any],
+    document: Mapping[str, Any] | None = None,
+) -> int:
     """Locate live results on their template resource and mark drift; returns drift count.
 
-    A live resource is joined by (type, name): the name the template sets or CloudFormation
-    generates. Drift is a rule the template passes and the live resource does not: an
+    A live resource is joined by (type, name): the name the template sets, or the one
+    CloudFormation generates (``generated_patterns``: a unique match of the stack, logical id
+    and any suffix). Drift is a rule the template passes and the live resource does not: an
     annotation on the live result (its status stays what the live system earned).
     """
     before = {key: result for result in template["results"] if (key := _key(result))}
+    patterns = generated_patterns(document) if document is not None else {}
+    loose: dict[tuple[str, str], list[tuple[re.Pattern[str], Mapping[str, Any]]]] = {}
+    for (rule, rtype, name), result in before.items():
+        if name in patterns:
+            loose.setdefault((rule, rtype), []).append((patterns[name], result))
     drifted = 0
     for result in live["results"]:
         key = _key(result)
         declared = before.get(key) if key else None
+        if declared is None and key is not None:
+            found = [r for pattern, r in loose.get(key[:2], []) if pattern.match(key[2])]
+            declared = found[0] if len(found) == 1 else None
         if declared is None:
             continue
         if "location" in declared:

@@ -315,8 +315,13 @@ def _notifications(report: Report, emitted: Iterable[Row], dropped: int) -> list
     return notes
 
 
-def category(tool_name: str, policies: Mapping[str, Any]) -> str:
-    """``tool/packs``: stable while the scope changes.
+def category(
+    tool_name: str, policies: Mapping[str, Any], scope: Mapping[str, Any] | None = None
+) -> str:
+    """``tool/packs``, and ``/template`` for the pre-deploy gate: stable while the scope changes.
+
+    The template gate and the live gate are two analyses of one repository: in one category,
+    each upload would close the other's alerts.
 
     The upload action keeps a file's own ``automationDetails.id`` (its ``category:`` input is
     then ignored), and a later upload of the same tool and category replaces the earlier
@@ -326,12 +331,13 @@ def category(tool_name: str, policies: Mapping[str, Any]) -> str:
     ``run.properties``.
     """
     packs = "+".join(sorted(str(p["name"]) for p in policies["packs"])) or "default"
-    return f"{tool_name}/{packs}"
+    phase = "/template" if ((scope or {}).get("source") or {}).get("kind") == "template" else ""
+    return f"{tool_name}/{packs}{phase}"
 
 
 def _automation_id(report: Report) -> str:
     """``category/run-id``: the run id is the evaluation time."""
-    return f"{category(report.tool_name, report.policies)}/{report.evaluated_at}"
+    return f"{category(report.tool_name, report.policies, report.scope)}/{report.evaluated_at}"
 
 
 def baseline(report: Report) -> Changes | None:
@@ -345,8 +351,8 @@ def baseline(report: Report) -> Changes | None:
     if changes is None:
         return None
     previous = changes.previous
-    before = category(previous["tool"]["name"], previous["policies"])
-    now = category(report.tool_name, report.policies)
+    before = category(previous["tool"]["name"], previous["policies"], previous.get("scope"))
+    now = category(report.tool_name, report.policies, report.scope)
     return changes if before == now else None
 
 

@@ -78,3 +78,38 @@ def test_a_live_resource_the_template_does_not_declare_keeps_the_policy_location
     location = alert["locations"][0]
     assert location["physicalLocation"]["artifactLocation"]["uri"].endswith("rules.yaml")
     assert location["message"]["text"].startswith("where the rule is defined")
+
+
+def test_a_name_cloudformation_generates_joins_whatever_suffix_aws_picked(policy: Any) -> None:
+    """The gate's stable suffix stands for the random one of the real deploy."""
+    from runbook_guard.template.names import generated_name
+
+    made = generated_name("app", "Data", "AWS::DynamoDB::Table")
+    doc = stack()
+    for envelope in doc["resources"]:
+        if envelope["name"] == "data":
+            envelope["name"] = envelope["data"]["TableName"] = made
+            envelope["data"]["ContinuousBackupsDescription"] = copy.deepcopy(ON)
+            envelope["template"]["cfn_type"] = "AWS::DynamoDB::Table"
+    declared = build_results(policy, policy.compile({}), Snapshot(doc), {}, NOW)
+    deployed = "app-Data-1QZX9K2M7ABCD"
+    live_doc = snapshot_doc(
+        [resource(TABLE, deployed, {"TableName": deployed, "ContinuousBackupsDescription": PITR})]
+    )
+    live = build_results(policy, policy.compile({}), Snapshot(live_doc), {}, NOW)
+    assert join_live(live, declared, doc) == 1
+    (pitr,) = by_rule(live)["t.pitr"]
+    assert pitr["location"]["logical_id"] == "Data"
+    assert pitr["drift"]["template_status"] == "pass"
+    # another stack's table with the same logical id does not join
+    other_doc = snapshot_doc(
+        [
+            resource(
+                TABLE,
+                "other-Data-1QZX9K2M7ABCD",
+                {"TableName": "x", "ContinuousBackupsDescription": PITR},
+            )
+        ]
+    )
+    other = build_results(policy, policy.compile({}), Snapshot(other_doc), {}, NOW)
+    assert join_live(other, declared, doc) == 0

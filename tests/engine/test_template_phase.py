@@ -295,6 +295,8 @@ def test_not_applicable_never_blocks_and_every_format_says_it(policy: Any, tmp_p
     assert blocking == sum(1 for r in results["results"] if r["status"] in ("fail", "error"))
     sarif = json.loads(render(results, "sarif"))
     assert sarif_schema_errors(sarif) == []
+    # its own code-scanning category: a live upload must not close the template's alerts
+    assert sarif["runs"][0]["automationDetails"]["id"].startswith("runbook-guard/t/template/")
     located = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == "t.pitr"]
     (pitr,) = located
     physical = pitr["locations"][0]["physicalLocation"]
