@@ -36,9 +36,10 @@ class TemplateKeys:
     """What a template determines: per type, its keys (``K.member`` where only some members)."""
 
     collected: Mapping[str, frozenset[str]]
+    runtime_keys: Mapping[str, list[str]]
 
     def gap(self, rule: CompiledRule) -> str | None:
-        return template_gap(rule, self.collected)
+        return template_gap(rule, self.collected, self.runtime_keys)
 
 
 def template_keys() -> TemplateKeys | None:
@@ -48,7 +49,10 @@ def template_keys() -> TemplateKeys | None:
     except ImportError:
         return None
     empty = template_snapshot([], datetime(2000, 1, 1, tzinfo=timezone.utc), "")["metadata"]
-    return TemplateKeys({t: frozenset(keys) for t, keys in empty["collected_keys"].items()})
+    return TemplateKeys(
+        {t: frozenset(keys) for t, keys in empty["collected_keys"].items()},
+        dict(empty["source"].get("runtime_keys") or {}),
+    )
 
 
 def phases_of(rule: CompiledRule, keys: TemplateKeys | None) -> list[str]:

@@ -194,7 +194,7 @@ class Evaluator:
 
     def _template_rule(self, rule: CompiledRule) -> list[Result]:
         """A rule judged before deploy: what a template cannot say is not_applicable."""
-        gap = template_gap(rule, self.snapshot.collected_keys or {})
+        gap = template_gap(rule, self.snapshot.collected_keys or {}, self.snapshot.runtime_keys)
         if gap:
             return [_result(rule, None, NOT_APPLICABLE, gap)]
         selected, extras = self._select(rule)

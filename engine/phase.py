@@ -14,11 +14,11 @@ Inside an applicable rule, a value the template leaves undetermined is recorded 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from runbook_guard.engine.paths import is_simple
-from runbook_guard.engine.reads import ALL
+from runbook_guard.engine.reads import ALL, mentioned_fields
 from runbook_guard.engine.rules import CompiledRule
 
 NOT_APPLICABLE = "not_applicable"
@@ -47,7 +47,27 @@ def undetermined_members(rule: CompiledRule, collected: Mapping[str, frozenset[s
     return found
 
 
-def template_gap(rule: CompiledRule, collected: Mapping[str, frozenset[str]]) -> str | None:
+def _whole_resource_reads(
+    rule: CompiledRule, rtype: str, runtime_keys: Mapping[str, Sequence[str]]
+) -> list[str]:
+    """What a path reading the whole resource (``@``) may read that a template lacks.
+
+    Such a path can look at any key, but only at keys it names: where the template declares
+    which keys of the type only a running system has, the rule applies unless one is named.
+    """
+    if rtype not in runtime_keys:
+        return [f"the whole {rtype}"]
+    named: set[str] = set()
+    for path in rule.read_paths.get(rtype, ()):
+        named |= mentioned_fields(path)
+    return [f"{key} of {rtype}" for key in sorted(named & set(runtime_keys[rtype]))]
+
+
+def template_gap(
+    rule: CompiledRule,
+    collected: Mapping[str, frozenset[str]],
+    runtime_keys: Mapping[str, Sequence[str]] | None = None,
+) -> str | None:
     """Why a template cannot answer this rule at all, or None when it can."""
     if rule.kind == "manual":
         return f"{RUNNING_SYSTEM}: a person's attestation of the running system"
@@ -65,8 +85,9 @@ def template_gap(rule: CompiledRule, collected: Mapping[str, frozenset[str]]) ->
         for key in sorted(keys)
         if key != ALL and key not in collected[rtype]
     ]
-    if any(ALL in keys for keys in wanted.values()):
-        unread.append("the whole resource")
+    for rtype, keys in sorted(wanted.items()):
+        if ALL in keys:
+            unread += _whole_resource_reads(rule, rtype, runtime_keys or {})
     unread += undetermined_members(rule, collected)
     if unread:
         return f"{RUNNING_SYSTEM}: {', '.join(unread)}"

@@ -44,6 +44,23 @@ def top_level_keys(expression: str) -> frozenset[str]:
     return frozenset(_roots(tree))
 
 
+def mentioned_fields(expression: str) -> frozenset[str]:
+    """Every field name an expression names anywhere, at any depth: what a path reading the
+    whole resource (``[@, Metrics[]][] | [?Namespace=='AWS/SQS']``) can possibly look at."""
+    try:
+        tree = jmespath.compile(expression).parsed
+    except jmespath.exceptions.JMESPathError:
+        return frozenset()
+    found: set[str] = set()
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if node.get("type") == "field":
+            found.add(str(node["value"]))
+        stack.extend(c for c in node.get("children", []) if isinstance(c, Mapping))
+    return frozenset(found)
+
+
 def _roots(node: Mapping[str, Any]) -> set[str]:
     kind = node.get("type")
     children = [c for c in node.get("children", []) if isinstance(c, Mapping)]

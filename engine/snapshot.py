@@ -101,7 +101,10 @@ class Snapshot:
         planned = self.metadata.get("planned_rules")
         self.planned_rules: dict[str, str] | None = dict(planned) if planned is not None else None
         #: Read from templates before deploy (engine/phase.py): only what they determine is known.
-        self.is_template = (self.metadata.get("source") or {}).get("kind") == "template"
+        source = self.metadata.get("source") or {}
+        self.is_template = source.get("kind") == "template"
+        #: Per type, the keys a live collection has and a template never determines.
+        self.runtime_keys: dict[str, list[str]] = dict(source.get("runtime_keys") or {})
         self._prefixes: dict[tuple[str, str], list[list[str] | None]] = defaultdict(list)
         #: Collected field by field (keys or prefixes recorded): only planned rules may judge it.
         self.field_level = recorded is not None or any("prefixes" in c for c in self.coverage)

@@ -44,12 +44,31 @@ def template_snapshot(
             "parameters": {},
             "resource_types": sorted(keys),
             "collected_keys": keys,
-            "source": {"kind": "template", "templates": [_described(t) for t in ordered]},
+            "source": {
+                "kind": "template",
+                "templates": [_described(t) for t in ordered],
+                "runtime_keys": runtime_keys(keys),
+            },
         },
         "resources": map_templates(ordered),
         "errors": [],
         "coverage": _coverage(sorted(keys), accounts, regions),
     }
+
+
+def runtime_keys(keys: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Per mapped type, the keys a live collection fills and no template determines (an
+    alarm's StateValue): derived from the collectors' declarations, so a rule reading the
+    whole resource applies before deploy unless it names one of them (engine/phase.py)."""
+    from runbook_guard.collectors.registry import declared_keys as live_keys
+
+    found = {}
+    for rtype, declared in sorted(keys.items()):
+        live = live_keys(rtype)
+        if live is not None:
+            tops = {key.split(".", 1)[0] for key in declared}
+            found[rtype] = sorted(live - tops)
+    return found
 
 
 def _described(template: ReadTemplate) -> dict[str, Any]:

@@ -363,3 +363,62 @@ def test_a_path_under_a_key_declared_member_by_member_is_not_applicable_unless_d
     assert "Attributes.ApproximateNumberOfMessages of aws.sqs.queue" in depth["message"]
     (visibility,) = results["d.visibility"]
     assert visibility["status"] == "fail"  # 30 s: the template's near miss is judged
+
+
+WHOLE_POLICY = """
+pack: {name: w, version: "1"}
+rules:
+  - id: w.alarmed
+    title: every queue has a depth alarm with actions
+    severity: high
+    cadence: daily
+    section: S
+    covers: [RB-W01]
+    resource: aws.sqs.queue
+    related:
+      alarms:
+        type: aws.cloudwatch.alarm
+        referenced_by: "[@][] | [?Namespace=='AWS/SQS'].Dimensions[] | [?Name=='QueueName'].Value"
+        key: name
+    expect: {related: alarms, any_item: {path: ActionsEnabled, equals: true}}
+  - id: w.firing
+    title: no alarm of the queue is firing
+    severity: high
+    cadence: daily
+    section: S
+    covers: [RB-W02]
+    resource: aws.sqs.queue
+    related:
+      alarms:
+        type: aws.cloudwatch.alarm
+        referenced_by: "[@][] | [?StateValue=='ALARM' && Namespace=='AWS/SQS'].Dimensions[] | [?Name=='QueueName'].Value"
+        key: name
+    expect: {related: alarms, all_items: {path: ActionsEnabled, equals: true}}
+"""
+ALARM = "aws.cloudwatch.alarm"
+
+
+@pytest.mark.parametrize(("enabled", "status"), [(True, "pass"), (False, "fail")])
+def test_a_whole_resource_read_applies_unless_it_names_a_runtime_key(
+    tmp_path: Path, enabled: bool, status: str
+) -> None:
+    """``@`` may read anything, but only what it names: an alarm's StateValue is the running
+    system's, its Namespace and Dimensions are the template's."""
+    path = tmp_path / "whole.yaml"
+    path.write_text(WHOLE_POLICY)
+    policy_set = load_policy_set([path])
+    queue = declared(QUEUE, "q", {"QueueUrl": "u", "Attributes": {}}, 5, id=queue_arn("q"))
+    alarm = declared(ALARM, "q-depth", {
+        "AlarmName": "q-depth", "Namespace": "AWS/SQS", "ActionsEnabled": enabled,
+        "Dimensions": [{"Name": "QueueName", "Value": "q"}]}, 20)  # fmt: skip
+    doc = template_doc([queue, alarm], {
+        QUEUE: QUEUE_KEYS, ALARM: ["AlarmName", "Namespace", "ActionsEnabled", "Dimensions"]})  # fmt: skip
+    doc["metadata"]["source"]["runtime_keys"] = {ALARM: ["StateValue", "StateReason"]}
+    results = by_rule(build_results(policy_set, policy_set.compile({}), Snapshot(doc), {}, NOW))
+    assert [r["status"] for r in results["w.alarmed"]] == [status]
+    (firing,) = results["w.firing"]
+    assert firing["status"] == "not_applicable"
+    assert "StateValue of aws.cloudwatch.alarm" in firing["message"]
+    del doc["metadata"]["source"]["runtime_keys"]  # no declaration: the whole resource is unknown
+    results = by_rule(build_results(policy_set, policy_set.compile({}), Snapshot(doc), {}, NOW))
+    assert [r["status"] for r in results["w.alarmed"]] == ["not_applicable"]

@@ -18,7 +18,7 @@ from runbook_guard.engine.paths import MISSING, compile_path
 from runbook_guard.engine.snapshot import Snapshot
 from runbook_guard.template.mapping import declared_keys
 from runbook_guard.template.model import NotFollowed, ReadTemplate, TemplateResource
-from runbook_guard.template.snapshot import template_snapshot
+from runbook_guard.template.snapshot import runtime_keys, template_snapshot
 from tests.template.test_mapping_fixtures import (
     NOW,
     after_deploy,
@@ -164,9 +164,14 @@ def test_the_metadata_says_what_was_read_and_claims_the_declared_keys() -> None:
                     ],
                 }
             ],
+            "runtime_keys": runtime_keys(declared_keys()),
         },
     }
     assert "planned_rules" not in metadata
+    # an alarm's state is the running system's; its metric, threshold and actions are not
+    alarm_runtime = metadata["source"]["runtime_keys"]["aws.cloudwatch.alarm"]
+    assert "StateValue" in alarm_runtime
+    assert not {"Threshold", "Namespace", "Dimensions", "AlarmActions"} & set(alarm_runtime)
 
 
 def test_coverage_is_complete_for_every_mapped_type_in_every_account_and_region() -> None:
