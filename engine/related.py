@@ -125,6 +125,7 @@ class RelatedFinder:
         self.outside_listing = outside_listing
         self.blocked_of = blocked_of
         self.context_of = context_of
+        self._where_verdicts: dict[tuple[int, int], tuple[Any, list[str]]] = {}
         self._back: dict[tuple[str, str], tuple[dict[str, list[Mapping[str, Any]]], list[Any]]] = {}
 
     def resolve(
@@ -146,12 +147,10 @@ class RelatedFinder:
             if spec.where is not None:
                 kept = []
                 for target in targets:
-                    target_ctx = self.context_of(target)
-                    verdict = spec.where(target_ctx)
+                    verdict, causes = self._where(spec, target)
                     if verdict is UNDECIDED:
                         resolution.causes.extend(
-                            f"related {alias} {target['name']}: {cause}"
-                            for cause in target_ctx.causes
+                            f"related {alias} {target['name']}: {cause}" for cause in causes
                         )
                     elif verdict:
                         kept.append(target)
@@ -196,6 +195,18 @@ class RelatedFinder:
                 else str(targets[0]["id"])
             )  # fmt: skip
         return resolution
+
+    def _where(self, spec: RelatedSpec, target: Mapping[str, Any]) -> tuple[Any, list[str]]:
+        """A related ``where`` on one target, decided once: it reads the target alone, so
+        every selected resource asking about the same alarm gets the same answer (without
+        this, "an alarm on each function" re-checks every alarm for every function)."""
+        key = (id(spec), id(target))
+        found = self._where_verdicts.get(key)
+        if found is None:
+            target_ctx = self.context_of(target)
+            verdict = spec.where(target_ctx) if spec.where is not None else True
+            found = self._where_verdicts[key] = (verdict, list(target_ctx.causes))
+        return found
 
     def _candidates(
         self,
