@@ -13,8 +13,10 @@ The document has a collection's shape (schema version 3) with ``metadata.source.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from importlib import resources
 from typing import Any
 
 from runbook_guard.engine.timeutil import iso
@@ -56,10 +58,27 @@ def template_snapshot(
     }
 
 
-def runtime_keys(keys: dict[str, list[str]]) -> dict[str, list[str]]:
+RUNTIME_KEYS_FILE = "runtime_keys.json"
+
+
+def runtime_keys(keys: Mapping[str, list[str]]) -> dict[str, list[str]]:
     """Per mapped type, the keys a live collection fills and no template determines (an
-    alarm's StateValue): derived from the collectors' declarations, so a rule reading the
-    whole resource applies before deploy unless it names one of them (engine/phase.py)."""
+    alarm's StateValue), so a rule reading the whole resource applies before deploy unless it
+    names one of them (engine/phase.py).
+
+    Derived from the collectors' declarations, which load eleven botocore models (0.3 s):
+    the gate reads the result from ``runtime_keys.json`` (``python -m
+    runbook_guard.template.snapshot`` writes it; a test keeps it equal to the derivation).
+    """
+    stored = resources.files("runbook_guard.template").joinpath(RUNTIME_KEYS_FILE)
+    if stored.is_file():
+        loaded: dict[str, list[str]] = json.loads(stored.read_text(encoding="utf-8"))
+        return {rtype: loaded[rtype] for rtype in sorted(keys) if rtype in loaded}
+    return derive_runtime_keys(keys)
+
+
+def derive_runtime_keys(keys: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """``runtime_keys`` computed from the collectors' declarations."""
     from runbook_guard.collectors.registry import declared_keys as live_keys
 
     found = {}
@@ -104,3 +123,7 @@ def _coverage(types: list[str], accounts: list[str], regions: list[str]) -> list
         for account in accounts
         for region in ([GLOBAL] if rtype in wide else regions)
     ]
+
+
+if __name__ == "__main__":
+    print(json.dumps(derive_runtime_keys(declared_keys()), indent=2))

@@ -347,3 +347,11 @@ def test_every_top_level_key_a_judged_rule_reads_is_declared_for_its_type(pack: 
     for rule_id, rtype, *_ in RULE_PATHS:
         undeclared = rules[rule_id].reads.get(rtype, set()) - set(keys[rtype])
         assert undeclared == RUNTIME_READS.get(rule_id, set()), rule_id
+
+
+def test_the_stored_runtime_keys_are_the_collectors_declarations() -> None:
+    """runtime_keys.json saves the gate loading botocore's models; it must never drift from
+    them (regenerate: python -m runbook_guard.template.snapshot > template/runtime_keys.json)."""
+    from runbook_guard.template.snapshot import derive_runtime_keys
+
+    assert runtime_keys(declared_keys()) == derive_runtime_keys(declared_keys())
