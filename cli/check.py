@@ -36,6 +36,7 @@ from runbook_guard.cli.pipeline import (
 )
 from runbook_guard.cli.report import PreviousOption, load_previous
 from runbook_guard.cli.template_gate import (
+    AccountOption,
     ConfigEnvOption,
     OverridesOption,
     SarifRootOption,
@@ -136,6 +137,7 @@ def check(
     config_env: ConfigEnvOption = "default",
     stack_name: StackNameOption = None,
     sarif_root: SarifRootOption = None,
+    account: AccountOption = None,
 ) -> None:
     """Collect, evaluate and report in one go; exit 1 when the gate blocks.
 
@@ -143,7 +145,12 @@ def check(
     live stack with --live.
     """
     templates = TemplateRequest(
-        list(template or []), list(parameter_overrides or []), config_env, stack_name, sarif_root
+        list(template or []),
+        list(parameter_overrides or []),
+        config_env,
+        stack_name,
+        sarif_root,
+        account,
     )
 
     def run() -> tuple[dict[str, Any], str]:

@@ -21,6 +21,7 @@ from runbook_guard.cli.options import (
 from runbook_guard.cli.pipeline import evaluate as evaluate_snapshot
 from runbook_guard.cli.pipeline import prepare
 from runbook_guard.cli.template_gate import (
+    AccountOption,
     ConfigEnvOption,
     OverridesOption,
     SarifRootOption,
@@ -83,6 +84,7 @@ def evaluate(
     config_env: ConfigEnvOption = "default",
     stack_name: StackNameOption = None,
     sarif_root: SarifRootOption = None,
+    account: AccountOption = None,
 ) -> None:
     """Evaluate the rules against a snapshot, or a template before deploy; write results.json.
 
@@ -90,7 +92,12 @@ def evaluate(
     with drift marked where the template passes and the live resource does not.
     """
     templates = TemplateRequest(
-        list(template or []), list(parameter_overrides or []), config_env, stack_name, sarif_root
+        list(template or []),
+        list(parameter_overrides or []),
+        config_env,
+        stack_name,
+        sarif_root,
+        account,
     )
 
     def run() -> tuple[dict[str, Any], str]:

@@ -43,6 +43,14 @@ StackNameOption = Annotated[
     str | None,
     typer.Option("--stack-name", help="Stack name; default samconfig's, else the file's stem."),
 ]
+AccountOption = Annotated[
+    str | None,
+    typer.Option(
+        "--account",
+        help="AWS::AccountId the template deploys to (conditions and ARNs on the account need "
+        "it; without it they are undetermined, never guessed).",
+    ),
+]
 SarifRootOption = Annotated[
     Path | None,
     typer.Option(
@@ -62,6 +70,7 @@ class TemplateRequest:
     config_env: str = "default"
     stack_name: str | None = None
     sarif_root: Path | None = None
+    account: str | None = None
 
     def __bool__(self) -> bool:
         return bool(self.paths)
@@ -129,6 +138,7 @@ def template_snapshot(request: TemplateRequest, now: datetime) -> dict[str, Any]
                 parameter_overrides=overrides,
                 config_env=request.config_env,
                 stack_name=request.stack_name,
+                account=request.account,
             )
         )
     return build(read, now, __version__)

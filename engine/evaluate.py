@@ -199,13 +199,25 @@ class Evaluator:
             return [_result(rule, None, NOT_APPLICABLE, gap)]
         selected, extras = self._select(rule)
         if not selected and not extras:
-            what = rule.when_none_message or f"no {rule.resource_type} matched the rule's selection"
-            extras.append(_result(rule, None, NOT_APPLICABLE, f"{what} in the template"))
+            if self._declares_candidates(rule):
+                # The template declares the resources and the rule's own where rejects them
+                # all (a budget alerting only at 95 %): decided as the live gate decides it.
+                extras.extend(self._when_none(rule, selected, extras))
+            else:
+                what = rule.when_none_message or f"no {rule.resource_type} matched the selection"
+                extras.append(_result(rule, None, NOT_APPLICABLE, f"{what} in the template"))
         extras.sort(key=_result_key)
         checked = [self._check(rule, resource, bindings) for resource, bindings in selected]
         if rule.names is not None:
             checked.sort(key=_result_key)
         return extras + checked
+
+    def _declares_candidates(self, rule: CompiledRule) -> bool:
+        """Whether the template declares a resource the rule's names or pattern select."""
+        for resource in self.snapshot.by_type.get(rule.resource_type, []):
+            if rule.name_selected(resource["name"]):
+                return True
+        return False
 
     def _when_none(
         self,
@@ -365,8 +377,6 @@ class Evaluator:
         if rule.related:
             ctx = self._plain_context(resource)
             resolution = self._resolve(rule, resource, bindings, ctx)
-            if resolution.elsewhere and not resolution.causes:
-                return _result(rule, ref, NOT_APPLICABLE, "; ".join(resolution.elsewhere))
             for targets in resolution.targets.values():
                 for target in targets if self.template else ():
                     open_values = unknown_reads(rule, target)
@@ -388,6 +398,10 @@ class Evaluator:
                     key=lambda pair: _SEVERITY.index(pair[0]),
                 )  # fmt: skip
                 return self._finish(rule, ref, ctx, status, message)
+            if resolution.elsewhere:
+                # A target another stack declares: only the live gate can compare with it. A
+                # missing one above (no redrive policy at all) is a finding whatever it is.
+                return _result(rule, ref, NOT_APPLICABLE, "; ".join(resolution.elsewhere))
         else:
             ctx = EvalContext(resource, resource["data"], self.now, blocked, None, self.tables)
         # expect unmet is a fail; warn_unless (checked only once expect holds) unmet a warn.

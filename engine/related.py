@@ -29,6 +29,7 @@ from runbook_guard.engine.access import PathReader
 from runbook_guard.engine.conditions import Condition
 from runbook_guard.engine.context import UNDECIDED, BlockedLookup, EvalContext
 from runbook_guard.engine.paths import MISSING
+from runbook_guard.engine.reads import top_level_keys
 
 GLOBAL = "global"
 
@@ -262,8 +263,18 @@ class RelatedFinder:
             return cached[0], cached[1]
         index: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
         undecided: list[str] = []
+        open_keys = top_level_keys(spec.back.path)
         for target in self.by_type.get(spec.type, []):
             if not in_scope(target, resource):
+                continue
+            unknown = target.get("unknown")
+            if unknown and (hidden := sorted(open_keys & unknown.keys())):
+                # A template value left open (a consumer's queue by ImportValue) could name
+                # this resource: not "names nothing", which would hide a consumer.
+                undecided.extend(
+                    f"cannot tell whether {target['name']} refers to it: {unknown[key]['reason']}"
+                    for key in hidden
+                )
                 continue
             target_ctx = self.context_of(target)
             found = spec.back.read(target_ctx, None, True)

@@ -13,7 +13,7 @@ the caller (``sam_positions``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -68,13 +68,18 @@ class Resolver:
         conditions: Mapping[str, Any],
         resources: Mapping[str, Mapping[str, Any]],
         not_followed: Mapping[str, str],
+        secret: Collection[str] = (),
+        stand_ins: Collection[str] = (),
     ) -> None:
         self.marks = marks
         self.stack = stack
         self._parameters = parameters
+        self._secret = frozenset(secret)
+        self._stand_ins = frozenset(stand_ins)
+        self._deciding = 0
         self._pseudo = pseudo
         self.mappings = mappings
-        self.conditions = Conditions(conditions, self.resolve, marks)
+        self.conditions = Conditions(conditions, self._decide_operand, marks)
         self._resources = dict(resources)
         self._absent: dict[str, str] = {}
         self._not_followed = not_followed
@@ -189,6 +194,15 @@ class Resolver:
 
     # -- condition-driven ------------------------------------------------------------------
 
+    def _decide_operand(self, node: Any, at: Position) -> Any:
+        """An operand of ``Fn::Equals``: NoEcho values are compared here and only here (a
+        condition yields a decision, never the value); stand-ins are not compared at all."""
+        self._deciding += 1
+        try:
+            return self.resolve(node, at)
+        finally:
+            self._deciding -= 1
+
     def _if(self, argument: Any, here: Position, trail: Trail | None) -> Any:
         if not isinstance(argument, list) or len(argument) != 3:
             fail(
@@ -218,12 +232,24 @@ class Resolver:
         if name == "AWS::NoValue":
             return NO_VALUE
         if name in self._pseudo:
+            if self._deciding and name in self._stand_ins:
+                # Names and ARNs may be built on a stand-in; a decision may not be taken on one.
+                shown = f"Ref {name} (not given: {self._pseudo[name]} only stands in for it)"
+                return Unresolved("unresolvable", shown, here)
             return self._pseudo[name]
         if name in AFTER_DEPLOY_PSEUDO:
             return Unresolved("after_deploy", f"Ref {name}", here)
         if name in self._parameters:
             value = self._parameters[name]
-            return replace(value, position=here) if isinstance(value, Unresolved) else value
+            if isinstance(value, Unresolved):
+                return replace(value, position=here)
+            if name in self._secret and not self._deciding:
+                # A NoEcho value never enters a property: whatever is built from it (a Sub'd
+                # description, a tag, an ARN) would reach the snapshot file and the reports.
+                return Unresolved(
+                    "unresolvable", f"Ref {name} (NoEcho: the gate keeps it out)", here
+                )
+            return value
         if name in self._resources:
             return self._subject(name).ref(here)
         if name in self._not_followed:

@@ -94,7 +94,8 @@ def map_templates(templates: Sequence[ReadTemplate]) -> list[dict[str, Any]]:
         for resource in template.resources:
             table = BY_CFN_TYPE.get(resource.type)
             if table is not None:
-                mapped.append(_map(table, Ctx.of(scope, resource), problems))
+                read = table.normalize(resource, template) if table.normalize else resource
+                mapped.append(_map(table, Ctx.of(scope, read), problems))
     mapped.extend(_implicit_log_groups(mapped))
     if problems:
         raise InputError(problems)
@@ -153,13 +154,17 @@ def _attach(child: Child, parent: Ctx, built: Assembled, sources: dict[str, Any]
     items: list[Any] = []
     first = None
     for resource in parent.scope.of_type(*child.cfn_types):
-        refers = get(parent.scope.props(resource), child.refers)
+        props = parent.scope.props(resource)
+        seen = child.view(resource.type, props) if child.view else props
+        if seen is None:
+            continue
+        refers = get(seen, child.refers)
         if isinstance(refers, Unresolved) and referenced_id(refers) is None:
             items.append(refers)
             continue
         if refers is None or refers is ABSENT or not child.owns(parent, refers):
             continue
-        item = Ctx.of(parent.scope, resource, parent=parent)
+        item = Ctx(parent.scope, resource, dict(seen), parent=parent)
         items.append(assemble(child.fields, item.props, item).data)
         if first is None:
             at = item.where(child.locate)

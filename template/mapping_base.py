@@ -93,6 +93,9 @@ class Child:
     locate: str
     #: Whether the parent (its context) is what the ``refers`` value names.
     owns: Callable[[Ctx, Any], bool]
+    #: A child type's properties as ``fields`` read them, given its CloudFormation type; None
+    #: when that resource makes no item (a deployment that names no stage).
+    view: Callable[[str, Props], Props | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,9 @@ class Table:
     is_global: bool = False
     children: tuple[Child, ...] = ()
     tags_prop: str | None = "Tags"
+    #: The resource as this table reads it, when its type spreads what one envelope holds
+    #: over several places (a global table's settings for this region sit in its replica).
+    normalize: Callable[[TemplateResource, ReadTemplate], TemplateResource] | None = None
 
     def declared_keys(self) -> list[str]:
         """Top-level keys, plus ``a.b`` for each part of a key several properties build."""

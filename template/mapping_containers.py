@@ -79,9 +79,36 @@ ECS_CLUSTER = Table(
     identity=lambda ctx: ctx.arn("ecs", f"cluster/{ctx.display_name()}"),
     name_prop="ClusterName",
 )
+
+
+def _group_names(value: Any, ctx: Ctx) -> Any:
+    """The groups a service runs in, by the name their envelopes carry.
+
+    EC2 assigns a group's id, so ``!Ref Group`` (or ``!GetAtt Group.GroupId``) is known only
+    after deploy; but a group this template declares is the envelope named
+    ``<stack>.<LogicalId>``, and naming it so lets the rules judge its rules before deploy
+    instead of leaving the service's network configuration unknown.
+    """
+    if not isinstance(value, list):
+        return value
+    return [_group_name(item, ctx) for item in value]
+
+
+def _group_name(item: Any, ctx: Ctx) -> Any:
+    target = ctx.ref(item)
+    if target is None or target.type != "AWS::EC2::SecurityGroup":
+        return item
+    if item.intrinsic not in (
+        f"Ref {target.logical_id}",
+        f"Fn::GetAtt {target.logical_id}.GroupId",
+    ):
+        return item
+    return Ctx.of(ctx.scope, target).standin
+
+
 AWSVPC = (
     Field("subnets", "Subnets"),
-    Field("securityGroups", "SecurityGroups"),
+    Field("securityGroups", "SecurityGroups", convert=_group_names),
     Field("assignPublicIp", "AssignPublicIp", default="DISABLED"),
 )
 DEPLOYMENT = (

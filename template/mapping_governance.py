@@ -7,7 +7,8 @@ Trails: DescribeTrails' names. ``Status`` is not declared: the pack reads
 ``Status.LatestDeliveryTime`` and ``LatestDeliveryError`` beside ``IsLogging``, and no template
 says when logs were last delivered, so the trail rule is not applicable before deploy rather
 than judged on half of what it reads. SSM parameters: DescribeParameters' metadata, never a
-value (the template's ``Value`` is not read).
+value (the template's ``Value`` is not read); CloudFormation creates only String and StringList
+parameters, so a ``SecureString`` written in a template is undeterminable, not a pass.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from runbook_guard.template.model import Unresolved
 def _amount(value: Any, ctx: Ctx) -> Any:
     """A Double in CloudFormation, text in the API's answer (``25`` -> ``"25.0"``)."""
     amount = number(value)
+    if isinstance(amount, Unresolved):
+        return amount
     return str(amount) if isinstance(amount, float) else value
 
 
@@ -146,12 +149,26 @@ TRAIL = Table(
 
 # SSM -----------------------------------------------------------------------------------------
 
+
+def _parameter_type(value: Any, ctx: Ctx) -> Any:
+    """String or StringList: "SecureString isn't currently supported for CloudFormation
+    templates" (PutParameter's reference). A template writing it passes the pack's SecureString
+    rule on a parameter the deploy refuses to create."""
+    if value == "SecureString":
+        return Unresolved(
+            "unresolvable",
+            "Type SecureString, which CloudFormation cannot create (aws ssm put-parameter can)",
+            None,
+        )
+    return value
+
+
 SSM_PARAMETER = Table(
     "aws.ssm.parameter",
     "AWS::SSM::Parameter",
     fields=(
         Field("Name", "Name", derive=the_name),
-        Field("Type", "Type"),
+        Field("Type", "Type", convert=_parameter_type),
         Field("Description", "Description"),
         Field("AllowedPattern", "AllowedPattern"),
         Field("Tier", "Tier", default="Standard"),

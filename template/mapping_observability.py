@@ -5,7 +5,8 @@ no retention: such a group is synthesised (``implicit``) so the retention rules 
 deployed account will have. A REST API's id is assigned by API Gateway: before deploy the
 envelope's id holds ``<stack>.<LogicalId>`` where the id goes (``arn:aws:apigateway:REGION::
 /restapis/<stack>.<LogicalId>``), and ``data.id`` is known after deploy; its stages are the
-``AWS::ApiGateway::Stage`` resources whose ``RestApiId`` is a ``Ref`` to it.
+``AWS::ApiGateway::Stage`` resources whose ``RestApiId`` is a ``Ref`` to it, and the stage an
+``AWS::ApiGateway::Deployment`` creates when it names a ``StageName``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from runbook_guard.template.mapping_base import (
     shape,
     the_name,
 )
-from runbook_guard.template.mapping_values import boolean, integer, number, text
+from runbook_guard.template.mapping_values import boolean, integer, listed, number, text
 from runbook_guard.template.model import Position, Unresolved
 
 # Log groups ----------------------------------------------------------------------------------
@@ -104,9 +105,9 @@ METRIC_QUERY = (
 )
 ACTIONS = (
     Field("ActionsEnabled", "ActionsEnabled", True, boolean),
-    Field("AlarmActions", "AlarmActions", default=[]),
-    Field("OKActions", "OKActions", default=[]),
-    Field("InsufficientDataActions", "InsufficientDataActions", default=[]),
+    Field("AlarmActions", "AlarmActions", [], listed),
+    Field("OKActions", "OKActions", [], listed),
+    Field("InsufficientDataActions", "InsufficientDataActions", [], listed),
 )
 ALARM = Table(
     "aws.cloudwatch.alarm",
@@ -161,18 +162,26 @@ COMPOSITE_ALARM = Table(
 
 def _body(value: Any, ctx: Ctx) -> Any:
     """The body parsed, as the collector stores it. A body that is not JSON is what
-    PutDashboard refuses and the collector records as an error: here, undeterminable."""
-    if not isinstance(value, str):
-        return value
-    try:
-        return json.loads(value)
-    except ValueError as error:
-        at = ctx.where("DashboardBody")
-        return Unresolved(
-            "unresolvable",
-            f"DashboardBody, which is not JSON ({error})",
-            Position(at["file"], at["line"], at["column"]),
-        )
+    PutDashboard refuses and the collector records as an error: here, undeterminable.
+
+    CloudFormation takes the body only as a string: a body written as a YAML mapping is
+    refused at deploy, yet it already has the parsed shape, so left as written it would pass
+    every widget rule on a dashboard that never exists.
+    """
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError as error:
+            return _undeterminable(ctx, f"DashboardBody, which is not JSON ({error})")
+    kind = type(value).__name__
+    return _undeterminable(
+        ctx, f"DashboardBody, which CloudFormation takes only as a string of JSON, not a {kind}"
+    )
+
+
+def _undeterminable(ctx: Ctx, what: str) -> Unresolved:
+    at = ctx.where("DashboardBody")
+    return Unresolved("unresolvable", what, Position(at["file"], at["line"], at["column"]))
 
 
 DASHBOARD = Table(
@@ -278,6 +287,30 @@ def _stage_of(api: Ctx, value: Any) -> bool:
     return referenced_id(value) == api.resource.logical_id
 
 
+#: The method settings a deployment's StageDescription sets for the whole stage (``*/*``).
+_STAGE_WIDE = tuple(row.prop for row in METHOD_SETTING if row.prop)
+
+
+def _as_stage(cfn_type: str, props: Props) -> Props | None:
+    """A deployment naming a ``StageName`` creates that stage, with its ``StageDescription``
+    (the templates that declare no ``AWS::ApiGateway::Stage`` at all); one naming none
+    creates no stage."""
+    if cfn_type != "AWS::ApiGateway::Deployment":
+        return props
+    if props.get("StageName") is None:
+        return None
+    described = props.get("StageDescription", {})
+    stage = {"RestApiId": props.get("RestApiId"), "StageName": props["StageName"]}
+    if not isinstance(described, Mapping):
+        return {**stage, "Description": described}  # open or malformed: the item is too
+    wide = {key: described[key] for key in _STAGE_WIDE if key in described}
+    settings = described.get("MethodSettings", [])
+    if wide and isinstance(settings, list):
+        settings = [{"ResourcePath": "/*", "HttpMethod": "*", **wide}, *settings]
+    rest = {k: v for k, v in described.items() if k not in wide and k != "MethodSettings"}
+    return {**rest, **stage, **({"MethodSettings": settings} if settings else {})}
+
+
 REST_API = Table(
     "aws.apigateway.rest_api",
     "AWS::ApiGateway::RestApi",
@@ -298,7 +331,15 @@ REST_API = Table(
         Field("rootResourceId", after_deploy="the id API Gateway assigns to the root resource"),
     ),
     children=(
-        Child("Stages", ("AWS::ApiGateway::Stage",), "RestApiId", STAGE, "StageName", _stage_of),
+        Child(
+            "Stages",
+            ("AWS::ApiGateway::Stage", "AWS::ApiGateway::Deployment"),
+            "RestApiId",
+            STAGE,
+            "StageName",
+            _stage_of,
+            view=_as_stage,
+        ),
     ),
     identity=lambda ctx: ctx.arn("apigateway", f"/restapis/{ctx.standin}", account=""),
     name=_api_name,

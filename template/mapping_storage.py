@@ -3,7 +3,9 @@
 DynamoDB: DescribeTable's fields plus ``ContinuousBackupsDescription``,
 ``TimeToLiveDescription`` and ``ContributorInsights`` (collectors/dynamodb.py); what only a
 running table has (backups taken, exports, item count, size, status) is never declared, so the
-rules reading it are not applicable before deploy. S3: the four Get* answers, ``null`` where
+rules reading it are not applicable before deploy. A global table is the same table in each of
+its regions, with that region's replica settings (PITR, Contributor Insights); the gate judges
+the replica in the template's region. S3: the four Get* answers, ``null`` where
 AWS answers "not configured" (collectors/s3.py). SQS: ``Attributes`` typed as the collector
 types them: numbers, booleans and a parsed ``RedrivePolicy`` (collectors/sqs.py).
 """
@@ -11,6 +13,7 @@ types them: numbers, booleans and a parsed ``RedrivePolicy`` (collectors/sqs.py)
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from runbook_guard.template.mapping_base import (
@@ -26,7 +29,7 @@ from runbook_guard.template.mapping_base import (
     the_name,
 )
 from runbook_guard.template.mapping_values import boolean, integer, status
-from runbook_guard.template.model import Unresolved
+from runbook_guard.template.model import ReadTemplate, TemplateResource, Unresolved
 
 # DynamoDB ------------------------------------------------------------------------------------
 
@@ -147,6 +150,61 @@ DYNAMODB_TABLE = Table(
     identity=lambda ctx: ctx.arn("dynamodb", f"table/{ctx.display_name()}"),
     name_prop="TableName",
 )
+
+#: What a global table sets per replica rather than for the whole table (and its tags).
+_REPLICA_SETTINGS = (
+    "PointInTimeRecoverySpecification",
+    "ContributorInsightsSpecification",
+    "DeletionProtectionEnabled",
+    "TableClass",
+)
+
+
+def _this_region(resource: TemplateResource, template: ReadTemplate) -> tuple[Any, int | None]:
+    """The replica in the template's region and its index; an ``Unresolved`` when the template
+    cannot say which replica that is, or none is (CloudFormation requires one there). None
+    without ``Replicas`` at all: a table CloudFormation refuses, read with AWS's defaults."""
+    replicas = resource.properties.get("Replicas")
+    if replicas is None or isinstance(replicas, Unresolved):
+        return replicas, None
+    unknown = None
+    for index, replica in enumerate(replicas if isinstance(replicas, list) else []):
+        region = replica.get("Region") if isinstance(replica, Mapping) else replica
+        if region == template.region:
+            return replica, index
+        unknown = unknown or (region if isinstance(region, Unresolved) else None)
+    return unknown or Unresolved(
+        "unresolvable",
+        f"a replica in {template.region}: Replicas has none (CloudFormation requires one in "
+        "the stack's region)",
+        resource.position,
+    ), None
+
+
+def _regional_table(resource: TemplateResource, template: ReadTemplate) -> TemplateResource:
+    """A global table as the table DescribeTable shows in this region: the table-wide
+    properties, with this region's replica's own settings (PITR, Contributor Insights, ...)
+    in their places, located where the replica writes them."""
+    replica, index = _this_region(resource, template)
+    properties = {k: v for k, v in resource.properties.items() if k != "Replicas"}
+    positions = dict(resource.positions)
+    if isinstance(replica, Unresolved):
+        properties.update(dict.fromkeys(_REPLICA_SETTINGS, replica))
+    elif isinstance(replica, Mapping):
+        own = [*_REPLICA_SETTINGS, "Tags"]
+        properties.update({key: replica[key] for key in own if key in replica})
+        encryption = replica.get("SSESpecification")
+        if isinstance(encryption, Mapping) and "KMSMasterKeyId" in encryption:
+            table_wide = properties.get("SSESpecification")
+            merged = dict(table_wide) if isinstance(table_wide, Mapping) else {}
+            merged["KMSMasterKeyId"] = encryption["KMSMasterKeyId"]
+            properties["SSESpecification"] = merged
+        prefix = f"Properties.Replicas[{index}]."
+        for path, at in resource.positions.items():
+            if path.startswith(prefix):
+                positions["Properties." + path.removeprefix(prefix)] = at
+    return replace(resource, properties=properties, positions=positions)
+
 
 # S3 ------------------------------------------------------------------------------------------
 
@@ -329,4 +387,9 @@ S3_BUCKET = Table(
     is_global=True,
 )
 
-TABLES = (DYNAMODB_TABLE, S3_BUCKET)
+#: A global table is, in each region, a table the DynamoDB collector describes like any other.
+DYNAMODB_GLOBAL_TABLE = replace(
+    DYNAMODB_TABLE, cfn_type="AWS::DynamoDB::GlobalTable", normalize=_regional_table
+)
+
+TABLES = (DYNAMODB_TABLE, DYNAMODB_GLOBAL_TABLE, S3_BUCKET)

@@ -5,13 +5,17 @@ bounds) exactly where CloudFormation would refuse the stack, so the gate never j
 that could not be created. A value the template cannot know (no value at all, or one that lives
 in SSM Parameter Store) stays an ``Unresolved`` marker: every ``Ref`` to it becomes one at the
 place the ``Ref`` is written.
+
+A NoEcho value is a secret the gate must never write out: it is named in ``secret`` (the
+resolver lets conditions compare it and turns every other ``Ref`` to it into an ``Unresolved``),
+shown as ``<redacted>``, never quoted in an error, and the SAM translator sees a stand-in.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import regex  # type: ignore[import-untyped]
@@ -21,7 +25,8 @@ from runbook_guard.template.model import Position, Unresolved
 from runbook_guard.template.samconfig import SamConfig
 
 REDACTED = "<redacted>"
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+#: ASCII digits only: ``\d`` also matches other scripts' digits, which float() reads.
+_NUMBER = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
 _PATTERN_SECONDS = 1.0
 
 
@@ -40,6 +45,8 @@ class ParameterValues:
     values: dict[str, Any] = field(default_factory=dict)
     shown: dict[str, Any] = field(default_factory=dict)
     for_sam: dict[str, Any] = field(default_factory=dict)
+    #: NoEcho parameters: their values decide conditions but never reach a property.
+    secret: set[str] = field(default_factory=set)
 
 
 def resolve_parameters(
@@ -48,8 +55,14 @@ def resolve_parameters(
     samconfig: SamConfig,
     overrides: Mapping[str, str],
 ) -> ParameterValues:
-    """Every declared parameter's value, validated; an override naming none is an error."""
+    """Every declared parameter's value, validated; an override naming none is an error.
+
+    As ``sam deploy``: ``--parameter-overrides`` replaces samconfig's ``parameter_overrides``
+    as a whole (aws-sam-cli#2380), so what the gate judges is what that deploy would send.
+    """
     declared = document.get("Parameters") or {}
+    if overrides:
+        samconfig = replace(samconfig, overrides={})
     for given, origin in (
         (samconfig.overrides, samconfig.file),
         (overrides, "--parameter-overrides"),
@@ -71,10 +84,12 @@ def resolve_parameters(
         name, at = str(key), marks.at(key, Position(marks.file, 1, 1))
         if not isinstance(declaration, Mapping) or not isinstance(declaration.get("Type"), str):
             fail(marks.file, at, f"Parameters.{name}", "a parameter needs a Type")
-        raw, source = _given(name, declaration, marks, samconfig, overrides)
-        value = _typed(name, declaration, raw, source, marks, at)
-        result.values[name] = value
         no_echo = str(declaration.get("NoEcho", "false")).lower() == "true"
+        raw, source = _given(name, declaration, marks, samconfig, overrides)
+        value = _typed(name, declaration, raw, source, marks, at, no_echo)
+        result.values[name] = value
+        if no_echo:
+            result.secret.add(name)
         if isinstance(value, Unresolved) and raw is None:
             result.shown[name] = None
         elif no_echo:
@@ -82,8 +97,16 @@ def resolve_parameters(
         else:
             result.shown[name] = raw if isinstance(value, Unresolved) else value
         if raw is not None and not isinstance(value, Unresolved):
-            result.for_sam[name] = value if isinstance(value, list) else raw
+            # The translator inlines the values it resolves (an AutoPublishAlias even into
+            # logical ids): a NoEcho value reaches it only as a stand-in that says so.
+            for_sam = value if isinstance(value, list) else raw
+            result.for_sam[name] = _sam_standin(name, for_sam) if no_echo else for_sam
     return result
+
+
+def _sam_standin(name: str, value: Any) -> Any:
+    """What the SAM translator sees of a NoEcho parameter (its name, never its value)."""
+    return [f"NoEcho{name}"] * len(value) if isinstance(value, list) else f"NoEcho{name}"
 
 
 def pseudo_parameters(stack: str, region: str, account: str, partition: str) -> dict[str, Any]:
@@ -139,6 +162,7 @@ def _typed(
     source: Source,
     marks: Marks,
     at: Position,
+    no_echo: bool = False,
 ) -> Any:
     kind = str(declaration["Type"])
     if raw is None:
@@ -147,7 +171,7 @@ def _typed(
         return Unresolved("unresolvable", f"Ref {name} (SSM parameter {raw})", at)
     items = [item.strip() for item in raw.split(",")] if _is_list(kind) else [raw]
     for item in items:
-        _check(name, declaration, item, kind, source, marks, at)
+        _check(name, declaration, item, kind, source, marks, at, no_echo)
     if kind == "Number":
         return _number(items[0])
     if kind == "List<Number>":
@@ -161,7 +185,7 @@ def _is_list(kind: str) -> bool:
 
 def _number(text: str) -> int | float:
     number = float(text)
-    return int(number) if number.is_integer() and re.fullmatch(r"[+-]?\d+", text) else number
+    return int(number) if number.is_integer() and re.fullmatch(r"[+-]?[0-9]+", text) else number
 
 
 def _check(
@@ -172,13 +196,18 @@ def _check(
     source: Source,
     marks: Marks,
     at: Position,
+    no_echo: bool = False,
 ) -> None:
-    """CloudFormation's own checks of a parameter value, each reported where it is declared."""
+    """CloudFormation's own checks of a parameter value, each reported where it is declared.
+
+    A NoEcho value is never quoted: the message goes to a CI log.
+    """
+    shown = "the NoEcho value" if no_echo else f"value {value!r}"
 
     def refuse(rule: str, why: str) -> None:
         where = source.at or key_position(declaration, rule, marks) or at
         file = where.file
-        fail(file, where, f"Parameters.{name}", f"value {value!r} (from {source.label}) {why}")
+        fail(file, where, f"Parameters.{name}", f"{shown} (from {source.label}) {why}")
 
     if kind in ("Number", "List<Number>") and not _NUMBER.match(value):
         refuse("Type", f"is not a number ({kind})")

@@ -12,14 +12,17 @@ The stages, each in its own module:
 
 Choices where CloudFormation gives no answer before deploy:
 
+* the stack name, region and account stand in when nothing gives them (the file's stem,
+  us-east-1, 123456789012): names and ARNs are built on them, but a condition reading one is
+  undecidable, never decided on a guess (``IsProd: !Equals [!Ref AWS::AccountId, ...]``);
 * a resource whose own Condition is *undecidable* (it reads a parameter with no value) is kept
   and read as if it exists: the gate judges everything the template could deploy, and a value
   inside it that depends on the same unknown is itself ``Unresolved``;
 * an unknown tag or function (``!Frobnicate x``, which cfn-lint decodes as ``Fn::Frobnicate``)
   is an ``unresolvable`` value at its position, not an input error: only the rules that read
   that value are affected, and they say where it is;
-* ``--parameter-overrides`` are layered over samconfig's ``parameter_overrides`` key by key
-  (``sam deploy`` would drop samconfig's list entirely when the flag is given);
+* ``--parameter-overrides`` replace samconfig's ``parameter_overrides`` as a whole, as
+  ``sam deploy`` does (aws-sam-cli#2380): the gate judges what that deploy would send;
 * generated resources carry their SAM resource's ``Metadata`` (suppressions written on a SAM
   function apply to what SAM makes of it).
 
@@ -72,14 +75,16 @@ def read_template(
     document, marks = decoded.document, decoded.marks
     transforms = transforms_of(document, marks)
     samconfig = read_samconfig(path, display_path, config_env)
-    stack_name = stack_name or samconfig.stack_name or path.stem
-    region = (
-        region
+    given = {
+        "AWS::StackName": stack_name or samconfig.stack_name,
+        "AWS::Region": region
         or samconfig.region
         or os.environ.get("AWS_REGION")
-        or os.environ.get("AWS_DEFAULT_REGION")
-        or DEFAULT_REGION
-    )
+        or os.environ.get("AWS_DEFAULT_REGION"),
+        "AWS::AccountId": account,
+    }
+    stack_name = given["AWS::StackName"] or path.stem
+    region = given["AWS::Region"] or DEFAULT_REGION
     account = account or DEFAULT_ACCOUNT
     partition = partition_of(region)
     parameters = resolve_parameters(document, marks, samconfig, parameter_overrides)
@@ -101,6 +106,8 @@ def read_template(
         conditions=output.get("Conditions") or {},
         resources=resources,
         not_followed={entry.logical_id: entry.type for entry in nested},
+        secret=parameters.secret,
+        stand_ins=_stand_ins(given),
     )
     absent = {
         logical_id
@@ -132,6 +139,14 @@ def read_template(
         ],
         digest=decoded.digest,
     )
+
+
+def _stand_ins(given: Mapping[str, str | None]) -> list[str]:
+    """The pseudo parameters nothing gave: the partition and URL suffix follow the region."""
+    missing = [name for name, value in given.items() if value is None]
+    if "AWS::Region" in missing:
+        missing += ["AWS::Partition", "AWS::URLSuffix"]
+    return missing
 
 
 def _exists(

@@ -224,6 +224,7 @@ def test_declared_keys_are_the_tables_and_leave_out_what_a_running_system_has() 
 
 #: One mapped property per CloudFormation type, and the data key it fills.
 MAPPED_PROPERTY = [
+    ("AWS::DynamoDB::GlobalTable", "BillingMode", "BillingModeSummary"),
     ("AWS::DynamoDB::Table", "TimeToLiveSpecification", "TimeToLiveDescription"),
     ("AWS::S3::Bucket", "VersioningConfiguration", "Versioning"),
     ("AWS::SQS::Queue", "RedrivePolicy", "Attributes"),

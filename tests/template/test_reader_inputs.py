@@ -49,7 +49,8 @@ APP = "samconfig_app/template.yaml"
             {"Stage": "prod", "Owner": "platform team", "Retention": 90, "Zones": ["x", "y", "z"]},
             "/agenticai/prod/agenticai-prod/eu-central-1",
         ),
-        # --parameter-overrides win over samconfig; explicit stack and region over both.
+        # --parameter-overrides replace samconfig's as a whole, as `sam deploy` does (Owner
+        # falls back to its Default); explicit stack and region over both.
         (
             {
                 "parameter_overrides": {"Stage": "dev", "Prefix": "rg"},
@@ -58,7 +59,7 @@ APP = "samconfig_app/template.yaml"
             },
             "s1",
             "us-west-2",
-            {"Stage": "dev", "Prefix": "rg", "Owner": "data team", "Retention": 7},
+            {"Stage": "dev", "Prefix": "rg", "Owner": "platform team", "Retention": 7},
             "/rg/dev/s1/us-west-2",
         ),
     ],
@@ -110,7 +111,12 @@ def test_ssm_and_valueless_parameters_are_unresolvable_where_used() -> None:
     )
     given = read("ssm_parameter.yaml", parameter_overrides={"Token": "s3cr3t"})
     assert given.parameters["Token"] == "<redacted>"
-    assert resource(given, "Fn").properties["Environment"]["Variables"]["TOKEN"] == "s3cr3t"
+    # A NoEcho value never enters a property: whatever is built from it could reach an output
+    assert resource(given, "Fn").properties["Environment"]["Variables"]["TOKEN"] == Unresolved(
+        "unresolvable",
+        "Ref Token (NoEcho: the gate keeps it out)",
+        Position("ssm_parameter.yaml", 15, 18),
+    )
 
 
 def test_an_unknown_tag_is_an_unresolvable_value_on_its_line() -> None:
