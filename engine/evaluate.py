@@ -198,6 +198,10 @@ class Evaluator:
         if gap:
             return [_result(rule, None, NOT_APPLICABLE, gap)]
         selected, extras = self._select(rule)
+        opened = self._open_names(rule)
+        if opened:  # never judged by name on a stand-in: each has its own result above
+            selected = [(r, b) for r, b in selected if not r["template"].get("name_open")]
+        extras += opened
         if not selected and not extras:
             if self._declares_candidates(rule):
                 # The template declares the resources and the rule's own where rejects them
@@ -211,6 +215,26 @@ class Evaluator:
         if rule.names is not None:
             checked.sort(key=_result_key)
         return extras + checked
+
+    def _open_names(self, rule: CompiledRule) -> list[Result]:
+        """A resource whose name the template leaves open, for a rule selecting by name: it
+        may be one the rule names (a table named by ImportValue may be the data table)."""
+        if rule.names is None and rule.name_pattern is None:
+            return []
+        found = []
+        for resource in self.snapshot.by_type.get(rule.resource_type, []):
+            open_name = (resource.get("template") or {}).get("name_open")
+            if open_name is None:
+                continue
+            why = open_name["reason"]
+            cause = f"cannot tell whether the rule selects it: its name is open ({why})"
+            result = (
+                _error(rule, self.ref(resource), [cause])
+                if open_name["kind"] == "unresolvable"
+                else _result(rule, self.ref(resource), NOT_APPLICABLE, cause)
+            )
+            found.append(self._located(rule, resource, result))
+        return found
 
     def _declares_candidates(self, rule: CompiledRule) -> bool:
         """Whether the template declares a resource the rule's names or pattern select."""
@@ -303,6 +327,14 @@ class Evaluator:
             return _error(rule, ref, [*gaps, f"cannot tell whether {name} exists"])
         away = self.snapshot.declared_elsewhere(rule.resource_type, account, name)
         if away:
+            hidden = [
+                r["template"]["logical_id"]
+                for r in self.snapshot.by_type.get(rule.resource_type, [])
+                if r["template"].get("name_open")
+            ]
+            if hidden:  # a resource named by ImportValue may well be this one
+                cause = f"{name} may be {', '.join(hidden)}, whose name the template leaves open"
+                return _error(rule, ref, [cause])
             return _result(rule, ref, NOT_APPLICABLE, away)
         outside = self.snapshot.outside_listing(rule.resource_type, account, name)
         if outside:

@@ -135,6 +135,9 @@ def _map(table: Table, ctx: Ctx, problems: list[str], implicit: bool = False) ->
     }
     if unknown:
         envelope["unknown"] = dict(sorted(unknown.items()))
+    if not implicit and isinstance(ctx.name, Unresolved):
+        # Its name stands in: a rule selecting by name cannot tell whether it is one of its.
+        envelope["template"]["name_open"] = {"kind": ctx.name.kind, "reason": ctx.name.reason()}
     if defaults:
         envelope["defaults"] = sorted(defaults)
     skips = _suppressions(resource, problems)

@@ -567,12 +567,6 @@ def test_an_open_mapping_does_not_hide_a_consumer(prepared: Prepared) -> None:
     assert status in ("fail", "error")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="engine selection: a resource whose name the template leaves open (Fn::ImportValue) "
-    "is never selected by name, so the data table is 'not declared in the template'",
-)
 def test_a_table_whose_name_is_imported_is_an_error_for_the_data_table_rules(
     prepared: Prepared,
 ) -> None:
