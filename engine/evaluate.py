@@ -16,7 +16,7 @@ from typing import Any
 from runbook_guard.engine.context import NO_DATA, UNDECIDED, BlockedLookup, EvalContext
 from runbook_guard.engine.params import substitute
 from runbook_guard.engine.paths import MISSING
-from runbook_guard.engine.phase import NOT_APPLICABLE, location_of, template_gap, unknown_reads
+from runbook_guard.engine.phase import NOT_APPLICABLE
 from runbook_guard.engine.related import RelatedFinder, RelatedSpec
 from runbook_guard.engine.rules import CompiledRule
 from runbook_guard.engine.snapshot import ACCESS_DENIED, Snapshot, blocked_lookup
@@ -112,7 +112,6 @@ class Evaluator:
             self._plain_context,
             snapshot.declared_elsewhere if snapshot.is_template else None,
         )
-        self.template = snapshot.is_template
 
     def _plain_context(self, resource: Mapping[str, Any]) -> EvalContext:
         blocked = self.facts(resource)[1]
@@ -136,8 +135,6 @@ class Evaluator:
 
     def rule(self, rule: CompiledRule) -> list[Result]:
         """Every result of one rule."""
-        if self.template:
-            return self._template_rule(rule)
         if rule.kind == "manual":
             return [_result(rule, None, "manual", "needs a person's attestation: " + rule.expected)]
         if rule.resource_type not in self.snapshot.collected_types:
@@ -191,57 +188,6 @@ class Evaluator:
         if rule.names is not None:
             checked.sort(key=_result_key)  # named resources come in the order of the names
         return extras + checked
-
-    def _template_rule(self, rule: CompiledRule) -> list[Result]:
-        """A rule judged before deploy: what a template cannot say is not_applicable."""
-        gap = template_gap(rule, self.snapshot.collected_keys or {}, self.snapshot.runtime_keys)
-        if gap:
-            return [_result(rule, None, NOT_APPLICABLE, gap)]
-        selected, extras = self._select(rule)
-        opened = self._open_names(rule)
-        if opened:  # never judged by name on a stand-in: each has its own result above
-            selected = [(r, b) for r, b in selected if not r["template"].get("name_open")]
-        extras += opened
-        if not selected and not extras:
-            if self._declares_candidates(rule):
-                # The template declares the resources and the rule's own where rejects them
-                # all (a budget alerting only at 95 %): decided as the live gate decides it.
-                extras.extend(self._when_none(rule, selected, extras))
-            else:
-                what = rule.when_none_message or f"no {rule.resource_type} matched the selection"
-                extras.append(_result(rule, None, NOT_APPLICABLE, f"{what} in the template"))
-        extras.sort(key=_result_key)
-        checked = [self._check(rule, resource, bindings) for resource, bindings in selected]
-        if rule.names is not None:
-            checked.sort(key=_result_key)
-        return extras + checked
-
-    def _open_names(self, rule: CompiledRule) -> list[Result]:
-        """A resource whose name the template leaves open, for a rule selecting by name: it
-        may be one the rule names (a table named by ImportValue may be the data table)."""
-        if rule.names is None and rule.name_pattern is None:
-            return []
-        found = []
-        for resource in self.snapshot.by_type.get(rule.resource_type, []):
-            open_name = (resource.get("template") or {}).get("name_open")
-            if open_name is None:
-                continue
-            why = open_name["reason"]
-            cause = f"cannot tell whether the rule selects it: its name is open ({why})"
-            result = (
-                _error(rule, self.ref(resource), [cause])
-                if open_name["kind"] == "unresolvable"
-                else _result(rule, self.ref(resource), NOT_APPLICABLE, cause)
-            )
-            found.append(self._located(rule, resource, result))
-        return found
-
-    def _declares_candidates(self, rule: CompiledRule) -> bool:
-        """Whether the template declares a resource the rule's names or pattern select."""
-        for resource in self.snapshot.by_type.get(rule.resource_type, []):
-            if rule.name_selected(resource["name"]):
-                return True
-        return False
 
     def _when_none(
         self,
@@ -325,23 +271,39 @@ class Evaluator:
         }
         if gaps:
             return _error(rule, ref, [*gaps, f"cannot tell whether {name} exists"])
-        away = self.snapshot.declared_elsewhere(rule.resource_type, account, name)
-        if away:
-            hidden = [
-                r["template"]["logical_id"]
-                for r in self.snapshot.by_type.get(rule.resource_type, [])
-                if r["template"].get("name_open")
-            ]
-            if hidden:  # a resource named by ImportValue may well be this one
-                cause = f"{name} may be {', '.join(hidden)}, whose name the template leaves open"
-                return _error(rule, ref, [cause])
-            return _result(rule, ref, NOT_APPLICABLE, away)
+        elsewhere = self._named_elsewhere(rule, ref, name, account)
+        if elsewhere is not None:
+            return elsewhere
         outside = self.snapshot.outside_listing(rule.resource_type, account, name)
         if outside:
             return _error(rule, ref, [outside])
         where = f" in account {account}" if account else ""
         message = f"{rule.resource_type} {name} does not exist{where}"
         return _result(rule, ref, "fail", message, observed="missing")
+
+    def _named_elsewhere(
+        self, rule: CompiledRule, ref: Mapping[str, Any], name: str, account: str
+    ) -> Result | None:
+        """A named resource that another source may declare (a template's): none live."""
+        return None
+
+    def _open_targets(
+        self,
+        rule: CompiledRule,
+        ref: Mapping[str, Any],
+        targets: Mapping[str, Sequence[Mapping[str, Any]]],
+    ) -> Result | None:
+        """Related targets whose values the source leaves open (a template's): none live."""
+        return None
+
+    def _located(self, rule: CompiledRule, resource: Mapping[str, Any], result: Result) -> Result:
+        """Where a result is written in a file the user owns: nowhere for a live resource."""
+        return result
+
+    def _check(
+        self, rule: CompiledRule, resource: Mapping[str, Any], bindings: Mapping[str, Any]
+    ) -> Result:
+        return self._judge(rule, resource, bindings)
 
     def _context(
         self, rule: CompiledRule, resource: Mapping[str, Any], bindings: Mapping[str, Any]
@@ -374,33 +336,6 @@ class Evaluator:
         result["evidence"] = {key: _clean(value) for key, value in ctx.evidence.items()}
         return result
 
-    def _located(self, rule: CompiledRule, resource: Mapping[str, Any], result: Result) -> Result:
-        """A result about a template's resource carries the line the rule read."""
-        if self.template:
-            where = location_of(rule, resource)
-            if where is not None:
-                result["location"] = where
-        return result
-
-    def _check(
-        self, rule: CompiledRule, resource: Mapping[str, Any], bindings: Mapping[str, Any]
-    ) -> Result:
-        if not self.template:
-            return self._judge(rule, resource, bindings)
-        return self._located(rule, resource, self._judge_declared(rule, resource, bindings))
-
-    def _judge_declared(
-        self, rule: CompiledRule, resource: Mapping[str, Any], bindings: Mapping[str, Any]
-    ) -> Result:
-        """Values the template leaves open decide before any condition reads them."""
-        open_values = unknown_reads(rule, resource)
-        if open_values is not None:
-            status, causes = open_values
-            if status == "error":
-                return _error(rule, self.ref(resource), causes)
-            return _result(rule, self.ref(resource), status, "; ".join(causes))
-        return self._judge(rule, resource, bindings)
-
     def _judge(
         self, rule: CompiledRule, resource: Mapping[str, Any], bindings: Mapping[str, Any]
     ) -> Result:
@@ -409,14 +344,9 @@ class Evaluator:
         if rule.related:
             ctx = self._plain_context(resource)
             resolution = self._resolve(rule, resource, bindings, ctx)
-            for targets in resolution.targets.values():
-                for target in targets if self.template else ():
-                    open_values = unknown_reads(rule, target)
-                    if open_values is not None:
-                        status, causes = open_values
-                        if status == "error":
-                            return _error(rule, ref, causes)
-                        return _result(rule, ref, status, "; ".join(causes))
+            opened = self._open_targets(rule, ref, resolution.targets)
+            if opened is not None:
+                return opened
             if resolution.causes:
                 return _error(rule, ref, resolution.causes, self.snapshot, resource)
             ctx.related = resolution.targets
@@ -576,7 +506,10 @@ def evaluate_rules(
     tables: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[Result]:
     """All results, sorted by rule, then resource, independent of input order."""
-    evaluator = Evaluator(snapshot, now, tables)
+    # A template is judged by the same engine, with what it cannot say made explicit.
+    from runbook_guard.engine.template_eval import TemplateEvaluator
+
+    evaluator = (TemplateEvaluator if snapshot.is_template else Evaluator)(snapshot, now, tables)
     collecting = gc.isenabled()
     gc.disable()  # hundreds of thousands of small dicts, none of them cyclic garbage
     try:
