@@ -20,11 +20,12 @@ The minimum is computed from the plan the CLI builds (``cli.pipeline.prepare`` a
 ``collection_plan``), the snapshot's resources and the collectors' declarations
 (``OperationSet.fills``): see ``minimum_calls``. Also measured: moto's own cost per call
 (``collect.py probe``: trivial ``sqs ListQueues`` calls from another process, 1 and 32 in
-flight), and flatness (2,000 queues and 2,000 log groups no prefix of either policy set starts
+flight; ``collect.py probe-metrics``: one GetMetricData of each shape the pack sends, at each
+copies), and flatness (2,000 queues and 2,000 log groups no prefix of either policy set starts
 with, added to the copies=10 stack). Prints Markdown tables; asserts nothing.
 
 Usage: python benchmarks/collect.py [--copies 1 10 50] [--latency 0 40] [--policies five pack]
-       [--repeat 3] [--max-attempts 1] [--no-flatness] [--explain]
+       [--repeat 3] [--keep median|lowest] [--max-attempts 1] [--no-flatness] [--explain]
 """
 
 from __future__ import annotations
@@ -121,9 +122,13 @@ def minimum_calls(plan: CollectionPlan, snapshot: Mapping[str, Any]) -> Counter[
     per resource the plan selects (``TypeRequest.selects`` on its data), one call per operation
     whose declared fills for the type meet the keys the rules read (``TypeRequest.wants``);
     ``ONCE`` operations once per (account, region), ``BATCH`` ones per batch, DescribeExport per
-    export. Metrics: ceil(series / 500) GetMetricData per (account, region, window). Log
-    counts: one FilterLogEvents per (selected log group, log query). Pages of GetMetricData
-    and FilterLogEvents beyond the first are not counted (none here).
+    export. Details are judged on each resource's listing keys alone, as the collector judges
+    them. Metrics: ceil(distinct series / 500) GetMetricData per (listing unit, region,
+    window), a series two figures share asked for once. Log counts: per (listing unit, log
+    query), one StartQuery and one GetQueryResults per 50 selected groups (Logs Insights), or
+    one FilterLogEvents per group for a pattern Insights cannot express. Pages of GetMetricData
+    and FilterLogEvents beyond the first, and polls of a query still running, are not counted
+    (none here: moto completes a query at once).
     """
     from runbook_guard.collectors.registry import collectors_for, load_all
 
@@ -198,8 +203,11 @@ def _details(
         if request is None:
             continue
         listing_keys = api.listing_keys(rtype) if api.listings else frozenset()
+        # Selection is judged on what the listing gave, as the collector judges it.
         selected = [
-            r for r in here.get(rtype, []) if request.selects(r["name"], r["data"], listing_keys)
+            r
+            for r in here.get(rtype, [])
+            if request.selects(r["name"], _listed(r["data"], listing_keys), listing_keys)
         ]
         for operation in api.operations:
             fills = api.filled(operation).get(rtype)
@@ -228,6 +236,11 @@ def _details(
     need.update({operation: len(ids) for operation, ids in targets.items()})
 
 
+def _listed(data: Mapping[str, Any], listing_keys: frozenset[str]) -> dict[str, Any]:
+    """A resource's data as its listing had it (its listing keys only)."""
+    return {key: value for key, value in data.items() if key in listing_keys}
+
+
 def _key_ids(selected: list[dict[str, Any]]) -> set[str]:
     """The access keys of selected keys, and of selected users (their ``AccessKeys``)."""
     ids = set()
@@ -239,22 +252,40 @@ def _key_ids(selected: list[dict[str, Any]]) -> set[str]:
 
 
 def _enrichment(need: Counter[str], plan: CollectionPlan, resources: list[dict[str, Any]]) -> None:
-    from runbook_guard.collectors.metrics import MAX_QUERIES, series_of
+    """Metric batches and log-event counts, grouped as the runner groups them: per listing
+    unit (collector, account, region), since each unit's enrichment starts as its listing
+    ends, then per metric (region, window) or per log query."""
+    from runbook_guard.collectors import insights
+    from runbook_guard.collectors.metrics import MAX_QUERIES, series_key, series_of
     from runbook_guard.collectors.partitions import global_region
+    from runbook_guard.collectors.registry import COLLECTORS
     from runbook_guard.collectors.runner import metric_region
 
-    series: Counter[tuple[str, str, int]] = Counter()
+    series: dict[tuple[str, str, str, str, int], set[str]] = {}
+    groups: Counter[tuple[str, str, str, Any]] = Counter()
     for resource in resources:
         request = plan.types.get(resource["type"])
         if request is None:
             continue
+        owner = COLLECTORS[resource["type"]].api.owner
+        account, where = str(resource["account"]), str(resource["region"])
         for query, selects in request.metrics:
             region = metric_region(resource, global_region("aws")) if selects(resource) else None
             if region is not None:
-                key = (resource["account"], region, query.window_seconds)
-                series[key] += len(series_of(0, resource, query))
-        need["FilterLogEvents"] += sum(1 for _, selects in request.log_queries if selects(resource))
-    need["GetMetricData"] += sum(math.ceil(n / MAX_QUERIES) for n in series.values())
+                at = (owner, account, where, region, query.window_seconds)
+                keys = {series_key(query, one) for one in series_of(0, resource, query)}
+                series.setdefault(at, set()).update(keys)
+        for log_query, selects in request.log_queries:
+            if selects(resource):
+                groups[(owner, account, where, log_query)] += 1
+    need["GetMetricData"] += sum(math.ceil(len(n) / MAX_QUERIES) for n in series.values())
+    for (_, _, _, log_query), count in groups.items():
+        if insights.query_string(log_query.pattern) is None:
+            need["FilterLogEvents"] += count
+        else:  # a start and at least one poll per query of up to 50 groups
+            queries = math.ceil(count / insights.MAX_GROUPS)
+            need["StartQuery"] += queries
+            need["GetQueryResults"] += queries
 
 
 # --- the collect process's wrapper, and moto's own cost per call -----------------------------
@@ -344,6 +375,64 @@ def probe(calls: int, threads: int) -> None:
     print(json.dumps({"calls": calls, "seconds": time.perf_counter() - started}))
 
 
+#: GetMetricData shapes the pack sends: (queries, window seconds, period seconds).
+METRIC_SHAPES = ((100, 86400, 3600), (10, 7 * 86400, 300))
+
+
+def probe_metrics() -> None:
+    """Print the seconds one GetMetricData takes for each of METRIC_SHAPES.
+
+    moto answers a MetricStat query by scanning every datapoint of the window once per period,
+    so its cost grows with queries x periods x datapoints held: the seeded copies count.
+    """
+    from datetime import timedelta, timezone
+
+    import boto3
+
+    client = boto3.Session().client("cloudwatch", region_name=REGION)
+    end = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    seconds = []
+    for count, window, period in METRIC_SHAPES:
+        queries: list[Any] = [
+            {
+                "Id": f"q{n}",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "AWS/Lambda",
+                        "MetricName": "Errors",
+                        "Dimensions": [{"Name": "FunctionName", "Value": f"probe-{n}"}],
+                    },
+                    "Period": period,
+                    "Stat": "Sum",
+                },
+            }
+            for n in range(count)
+        ]
+        started = time.perf_counter()
+        client.get_metric_data(
+            MetricDataQueries=queries, StartTime=end - timedelta(seconds=window), EndTime=end
+        )
+        seconds.append(time.perf_counter() - started)
+    print(json.dumps(seconds))
+
+
+def moto_metric_cost(env: Mapping[str, str]) -> str:
+    """moto's GetMetricData time per shape, from a separate process, as words."""
+    answer = subprocess.run(
+        [sys.executable, __file__, "probe-metrics"],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return ", ".join(
+        f"{count} series of {window // 86400} d at {period} s: {took:.2f} s"
+        for (count, window, period), took in zip(
+            METRIC_SHAPES, json.loads(answer.stdout), strict=True
+        )
+    )
+
+
 def moto_cost(env: Mapping[str, str], calls: int = 400) -> list[tuple[int, float]]:
     """(calls in flight, calls a second) of trivial calls, from a separate process."""
     rates = []
@@ -391,6 +480,9 @@ class Settings:
 
     env: Mapping[str, str]
     repeat: int
+    #: Which sample stands for a figure: ``median`` wall time, or ``lowest`` (on a machine
+    #: shared with other work, the run the others disturbed least).
+    keep: str
     max_attempts: int
 
 
@@ -420,7 +512,7 @@ def once(selection: list[str], latency_ms: float, settings: Settings, work: Path
 
 @dataclass
 class Run:
-    """The figures of one configuration: its sample of median wall time."""
+    """The figures of one configuration: the sample kept (median or lowest wall time)."""
 
     policies: str
     copies: int
@@ -461,8 +553,10 @@ class Run:
         walls = ", ".join(f"{w:.2f}" for w in self.walls)
         title = f"  {self.policies} copies={self.copies} {self.latency_ms:g} ms (walls {walls}):"
         stats = self.sample.collect.stats
-        spans = sorted(stats["spans"].items(), key=lambda item: -item[1][1])[:6]
-        timeline = [f"    collect process exits at {stats['exit']:.2f} s; last calls to end:"] + [
+        spans = sorted(stats["spans"].items(), key=lambda item: item[1][0])
+        timeline = [
+            f"    collect process exits at {stats['exit']:.2f} s; calls by first start:"
+        ] + [
             f"      {op}: {made[op]} calls from {first:.2f} to {last:.2f} s, {busy:.2f} s in calls"
             for op, (first, last, busy) in spans
         ]
@@ -492,7 +586,7 @@ HEADER = (
 
 
 def measure(policies: str, copies: int, latency_ms: float, settings: Settings) -> Run:
-    """``settings.repeat`` samples; the one of median wall time, with its minimum."""
+    """``settings.repeat`` samples; the one kept (median or lowest wall), with its minimum."""
     from runbook_guard.cli.pipeline import collection_plan, prepare
 
     selection = POLICY_SETS[policies]
@@ -501,10 +595,10 @@ def measure(policies: str, copies: int, latency_ms: float, settings: Settings) -
             once(selection, latency_ms, settings, Path(folder)) for _ in range(settings.repeat)
         ]
     samples.sort(key=lambda sample: sample.wall)
-    median = samples[len(samples) // 2]
+    kept = samples[0] if settings.keep == "lowest" else samples[len(samples) // 2]
     plan = collection_plan(prepare(None, [Path(p) for p in selection[1::2]] or None, None))
-    minimum = minimum_calls(plan, median.snapshot)
-    return Run(policies, copies, latency_ms, median, minimum, [s.wall for s in samples])
+    minimum = minimum_calls(plan, kept.snapshot)
+    return Run(policies, copies, latency_ms, kept, minimum, [s.wall for s in samples])
 
 
 # --- the stack -----------------------------------------------------------------------------------
@@ -546,7 +640,13 @@ def main(argv: Sequence[str]) -> None:
     parser.add_argument(
         "--policies", nargs="+", choices=list(POLICY_SETS), default=["five", "pack"]
     )
-    parser.add_argument("--repeat", type=int, default=3, help="samples per figure (median wall)")
+    parser.add_argument("--repeat", type=int, default=3, help="samples per figure")
+    parser.add_argument(
+        "--keep",
+        choices=["median", "lowest"],
+        default="median",
+        help="the sample a figure shows: median wall time, or the lowest (a shared machine)",
+    )
     parser.add_argument(
         "--max-attempts",
         type=int,
@@ -555,7 +655,9 @@ def main(argv: Sequence[str]) -> None:
         "is not retried with backoff (AWS answers those actions)",
     )
     parser.add_argument("--no-flatness", action="store_true", help="skip the unrelated check")
-    parser.add_argument("--explain", action="store_true", help="per-operation calls vs minimum")
+    parser.add_argument(
+        "--explain", action="store_true", help="per-operation calls vs minimum, and when they ran"
+    )
     options = parser.parse_args(argv)
 
     from runbook_guard.demo.server import DUMMY_ENV, moto_server
@@ -563,7 +665,7 @@ def main(argv: Sequence[str]) -> None:
     os.environ.update(DUMMY_ENV)
     print(
         f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs; collect --max-attempts "
-        f"{options.max_attempts}; median of {options.repeat} samples",
+        f"{options.max_attempts}; {options.keep} of {options.repeat} samples",
         flush=True,
     )
     runs: list[Run] = []
@@ -571,11 +673,12 @@ def main(argv: Sequence[str]) -> None:
     for copies in options.copies:
         with moto_server() as endpoint:
             env = {**os.environ, "AWS_ENDPOINT_URL": endpoint}
-            settings = Settings(env, options.repeat, options.max_attempts)
+            settings = Settings(env, options.repeat, options.keep, options.max_attempts)
             print(f"copies={copies}: seeded in {seed(endpoint, copies):.1f} s", flush=True)
             if copies == options.copies[0]:
                 rates = ", ".join(f"{r:.0f} calls/s with {t} in flight" for t, r in moto_cost(env))
                 print(f"moto, sqs ListQueues: {rates}", flush=True)
+            print(f"moto, one GetMetricData: {moto_metric_cost(env)}", flush=True)
             here = [
                 measure(policies, copies, latency, settings)
                 for policies in options.policies
@@ -612,5 +715,7 @@ if __name__ == "__main__":
         wrap(sys.argv[2], float(sys.argv[3]), sys.argv[sys.argv.index("--") + 1 :])
     elif sys.argv[1:2] == ["probe"]:
         probe(int(sys.argv[2]), int(sys.argv[3]))
+    elif sys.argv[1:2] == ["probe-metrics"]:
+        probe_metrics()
     else:
         main(sys.argv[1:])

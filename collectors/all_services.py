@@ -12,6 +12,7 @@ from runbook_guard.collectors import (  # noqa: F401
     ecs,
     freetier,
     iam,
+    insights,
     logs,
     metrics,
     s3,

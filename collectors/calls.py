@@ -86,6 +86,14 @@ class UnexpectedShape(ValueError):
 #:   model and left out when empty.
 #: - CloudWatch ListDashboards: "DashboardEntries" is optional and omitted when empty.
 #: - DynamoDB ListExports: "ExportSummaries" is optional and omitted when there is no export.
+#:
+#: Two detail calls answer "not set" by leaving their fields out; the collectors store what
+#: is there, and the fault matrix (tests/hardening) holds every other field to be present:
+#:
+#: - S3 GetBucketVersioning: "If the versioning state has never been set on a bucket, Amazon
+#:   S3 doesn't return a versioning state value" (API reference): no Status, no MFADelete.
+#: - Lambda GetFunctionConcurrency: a function with no reserved concurrency answers ``{}``
+#:   (no ReservedConcurrentExecutions), stored as a ``Concurrency`` without it.
 MAY_BE_ABSENT: frozenset[tuple[str, str]] = frozenset(
     {
         ("ListQueues", "QueueUrls"),
@@ -94,6 +102,9 @@ MAY_BE_ABSENT: frozenset[tuple[str, str]] = frozenset(
         ("DescribeNotificationsForBudget", "Notifications"),
         ("ListDashboards", "DashboardEntries"),
         ("ListExports", "ExportSummaries"),
+        ("GetBucketVersioning", "Status"),
+        ("GetBucketVersioning", "MFADelete"),
+        ("GetFunctionConcurrency", "ReservedConcurrentExecutions"),
     }
 )
 
@@ -258,8 +269,9 @@ class Call:
         return [item for items in found for item in items or []]
 
     def each(self, items: Iterable[T], work: Callable[[T], R]) -> list[R]:
-        """``work`` per item on the collection's pool (in order), so per-resource calls overlap."""
-        return run_each(self.reach.executor, items, work)
+        """``work`` per item on the collection's pool (in order), so per-resource calls overlap;
+        no more of them at once than the operation set's caps or rates let run."""
+        return run_each(self.reach.executor, items, work, self.api.lanes())
 
     @contextmanager
     def _slot(self, operation: str) -> Iterator[None]:
@@ -346,6 +358,17 @@ class Call:
                 data_keys=data_keys,
             )
             return None
+        return response
+
+    def attempt(self, operation: str, **params: Any) -> dict[str, Any]:
+        """One call that raises when it fails, for a caller that records the failure itself
+        (a query over many resources records it once per resource). Declared, limited and
+        counted like every other call."""
+        method = self._method(operation)
+        with self._slot(operation):
+            response: dict[str, Any] = getattr(self.client, method)(**params)
+        if not isinstance(response, Mapping):
+            raise UnexpectedShape(f"{operation} answered {type(response).__name__}")
         return response
 
     def pages(

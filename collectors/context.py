@@ -1,7 +1,9 @@
 """Where and as whom to collect: sessions per account, clients per (account, service, region).
 
 boto3's own credential chain and ``AWS_ENDPOINT_URL`` handling are left intact: the context
-only adds a profile, assumed roles, a retry policy and one event hook that counts calls.
+only adds a profile, assumed roles, a retry policy and one event hook that counts calls. Its
+sessions share one botocore model loader with the fill declarations (``fills.models``), so
+each service's model is parsed once per process.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from runbook_guard.collectors.calls import (
     Reach,
     UnexpectedShape,
 )
+from runbook_guard.collectors.fills import botocore_session
 from runbook_guard.collectors.journal import Journal
 from runbook_guard.collectors.partitions import global_region, partition_of
 from runbook_guard.collectors.pool import DEFAULT_MAX_CONCURRENCY, Limits
@@ -121,10 +124,19 @@ class Context:
         if self.scope.session_factory is not None and not credentials:
             session = self.scope.session_factory(self.scope.profile)
         elif credentials:
-            session = boto3.Session(region_name=self.base.region_name, **credentials)
+            session = boto3.Session(
+                region_name=self.base.region_name,
+                botocore_session=botocore_session(),
+                **credentials,
+            )
         else:
             try:
-                session = boto3.Session(profile_name=self.scope.profile)
+                session = boto3.Session(
+                    profile_name=self.scope.profile, botocore_session=botocore_session()
+                )
+                profile = self.scope.profile
+                if profile is not None and profile not in session.available_profiles:
+                    raise ProfileNotFound(profile=profile)  # as boto3 would, before any call
             except ProfileNotFound as exc:
                 raise InputError([f"--profile: {exc}"]) from None
         session.events.register("before-call", self.journal.count_call)

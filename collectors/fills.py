@@ -5,7 +5,8 @@ so the declarations must be exact: a key a call fills but does not declare would
 asked for, and a rule reading it would then be ``error`` for want of data. Where a call's
 answer is merged into the resource (``DescribeTable``'s ``Table``, a listing's items), the keys
 are the members of the answer's output shape in botocore's service model, read lazily (loading
-a model costs tens of milliseconds; the EC2 one far more); where a collector stores an answer
+a model costs tens of milliseconds; the EC2 one far more) and once per process, the clients'
+loader included; where a collector stores an answer
 under a key of its own (``ContinuousBackupsDescription``, ``Backups``), the key is declared.
 """
 
@@ -55,8 +56,24 @@ def resolve(fills: Fills) -> dict[str, frozenset[str]]:
 
 
 @cache
+def models() -> botocore.session.Session:
+    """The process's one botocore session for service models.
+
+    Its loader parses each service's model once: for the fill declarations here, and for every
+    client of a collection, whose sessions share this loader (``botocore_session``).
+    """
+    return botocore.session.get_session()
+
+
+def botocore_session() -> botocore.session.Session:
+    """A fresh botocore session (its own credentials and config) sharing the model loader."""
+    session = botocore.session.get_session()
+    session.register_component("data_loader", models().get_component("data_loader"))
+    return session
+
+
 def _model(service: str) -> Any:
-    return botocore.session.get_session().get_service_model(service)
+    return models().get_service_model(service)
 
 
 @cache

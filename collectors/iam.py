@@ -375,10 +375,10 @@ def _details(
     tasks: list[Callable[[], Report | Listed | None]] = [
         partial(_list_keys, call, one) for one in planned
     ]
-    if report_read:
-        tasks.append(partial(credential_report, call))
+    if report_read:  # first: the calls run a few at a time (IAM's cap), and it takes longest
+        tasks.insert(0, partial(credential_report, call))
     done = call.each(tasks, lambda task: task())
-    report = done.pop() if report_read else None
+    report = done.pop(0) if report_read else None
     listed = [one for one in done if isinstance(one, Listed)]
     return (report if isinstance(report, Report) else None), listed
 

@@ -1,12 +1,14 @@
 """CloudWatch Logs: log groups with their retention, and counts of matching events.
 
-Counting events is per log group and costs a call per page of matches, so it runs only for
-the groups a rule's log query selects, after listing (the selection may look at ``data``).
-
 DescribeLogGroups is the listing and the only call for the type: its items carry everything
 the rules read of a group (``retentionInDays`` included), so there is no per-group detail. It
 filters on the server by ``logGroupNamePrefix``: with the rules' fixed name prefixes it lists
 once per prefix, so an account's thousands of other groups are not even listed.
+
+Counting events runs only for the groups a rule's log query selects, as soon as their listing
+ends. It is made with CloudWatch Logs Insights, 50 groups to a query (``insights``); a filter
+pattern Insights cannot express is counted here instead, one FilterLogEvents per group, paced
+at AWS's rate for it.
 """
 
 from __future__ import annotations

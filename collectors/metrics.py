@@ -11,6 +11,7 @@ decided only once every call of the group has answered.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,7 +23,7 @@ from runbook_guard.collectors.periods import figure, fold
 from runbook_guard.collectors.registry import OperationSet, declare
 from runbook_guard.engine.plan import MetricQuery
 
-__all__ = ["API", "MAX_QUERIES", "Wanted", "attribution", "fetch", "fold"]
+__all__ = ["API", "MAX_QUERIES", "Wanted", "attribution", "fetch", "fold", "series_key"]
 
 API = declare(OperationSet("cloudwatch.metrics", "cloudwatch", ("GetMetricData",)))
 MAX_QUERIES = 500
@@ -78,13 +79,28 @@ def _query(qid: str, query: MetricQuery, series: Series) -> dict[str, Any]:
     }
 
 
+def series_key(query: MetricQuery, series: Series) -> str:
+    """What makes two series one CloudWatch query (the window is the batch's)."""
+    dimensions = sorted((d["Name"], d["Value"]) for d in series.dimensions)
+    parts = (query.namespace, series.metric, dimensions, query.period_seconds, query.stat)
+    return json.dumps(parts)
+
+
 def fetch(call: Call, window_seconds: int, wanted: Sequence[Wanted]) -> None:
-    """Fill ``resource["metrics"][key]`` for every pair, in ceil(series/500) calls (plus pages)."""
+    """Fill ``resource["metrics"][key]`` for every pair, in ceil(series/500) calls (plus pages).
+
+    A series two figures need (a function's daily Errors, alone and as a ratio's numerator) is
+    asked for once and answers both.
+    """
     end = call.now.replace(second=0, microsecond=0)
     start = end - timedelta(seconds=window_seconds)
     series = [one for i, pair in enumerate(wanted) for one in series_of(i, *pair)]
-    for offset in range(0, len(series), MAX_QUERIES):
-        _batch(call, start, end, wanted, series[offset : offset + MAX_QUERIES])
+    shared: dict[str, list[Series]] = {}
+    for one in series:
+        shared.setdefault(series_key(wanted[one.pair][1], one), []).append(one)
+    queries = list(shared.values())
+    for offset in range(0, len(queries), MAX_QUERIES):
+        _batch(call, start, end, wanted, queries[offset : offset + MAX_QUERIES])
     by_pair: dict[int, list[Series]] = {i: [] for i in range(len(wanted))}
     for one in series:
         by_pair[one.pair].append(one)
@@ -101,10 +117,15 @@ def attribution(batch: Sequence[Wanted]) -> list[tuple[str, list[str]]]:
 
 
 def _batch(
-    call: Call, start: datetime, end: datetime, wanted: Sequence[Wanted], batch: list[Series]
+    call: Call,
+    start: datetime,
+    end: datetime,
+    wanted: Sequence[Wanted],
+    batch: list[list[Series]],
 ) -> None:
-    queries = [_query(f"q{n}", wanted[s.pair][1], s) for n, s in enumerate(batch)]
-    served = [wanted[pair] for pair in sorted({s.pair for s in batch})]
+    """One call for up to 500 queries, each answering every series that shares it."""
+    queries = [_query(f"q{n}", wanted[same[0].pair][1], same[0]) for n, same in enumerate(batch)]
+    served = [wanted[pair] for pair in sorted({s.pair for same in batch for s in same})]
     pages = call.pages(
         "GetMetricData",
         MetricDataQueries=queries,
@@ -113,18 +134,18 @@ def _batch(
         attribution=attribution(served),
     )
     if pages is None:
-        for one in batch:
-            one.failed = True
+        for same in batch:
+            for one in same:
+                one.failed = True
         return
-    by_id = {f"q{n}": s for n, s in enumerate(batch)}
+    by_id = {f"q{n}": same for n, same in enumerate(batch)}
     for page in pages:
         for result in page.get("MetricDataResults") or []:
             answered = by_id.get(result["Id"])
-            if answered is None:
-                continue
-            answered.values.extend(result.get("Values") or [])
-            answered.timestamps.extend(result.get("Timestamps") or [])
-            answered.status = str(result.get("StatusCode", "Complete"))
+            for one in answered or []:
+                one.values.extend(result.get("Values") or [])
+                one.timestamps.extend(result.get("Timestamps") or [])
+                one.status = str(result.get("StatusCode", "Complete"))
 
 
 def _store(call: Call, resource: dict[str, Any], query: MetricQuery, series: list[Series]) -> None:

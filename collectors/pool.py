@@ -85,6 +85,14 @@ class Limits:
                 with self._lock:
                     self._now -= 1
 
+    @contextmanager
+    def held(self, name: str, account: str, region: str, cap: int) -> Iterator[None]:
+        """At most ``cap`` of something long-lived at once per (account, region), start to end:
+        Logs Insights queries, which count against AWS's concurrent-query quota until they
+        finish, however few calls each makes."""
+        with self._cap((name, account, region), cap):
+            yield
+
     def _cap(self, key: tuple[str, str, str], cap: int) -> threading.BoundedSemaphore:
         with self._lock:
             if key not in self._caps:
@@ -98,15 +106,26 @@ class Limits:
             return self._paces[key]
 
 
-def run_each(executor: Executor | None, items: Iterable[T], work: Callable[[T], R]) -> list[R]:
+def run_each(
+    executor: Executor | None,
+    items: Iterable[T],
+    work: Callable[[T], R],
+    lanes: int | None = None,
+) -> list[R]:
     """``work`` for every item, on the pool when there is one; results in the items' order.
 
     Work already running on the pool runs its own items inline: a pool task waiting on tasks
-    of the same pool could otherwise wait forever once every worker does so.
+    of the same pool could otherwise wait forever once every worker does so. ``lanes``: at
+    most that many of these items hold a worker at once, for work whose calls are capped or
+    paced anyway (IAM's 4 in flight, CloudTrail's 2 a second): a hundred items queued behind
+    such a cap would otherwise occupy every worker of the shared pool while they wait, and
+    every other service's calls would wait behind them.
     """
     listed: Sequence[T] = list(items)
     if executor is None or getattr(_IN_POOL, "active", False) or len(listed) < 2:
         return [work(item) for item in listed]
+    if lanes is not None and lanes < len(listed):
+        return _in_lanes(executor, listed, work, lanes)
 
     def task(item: T) -> R:
         _IN_POOL.active = True
@@ -117,3 +136,28 @@ def run_each(executor: Executor | None, items: Iterable[T], work: Callable[[T], 
 
     futures = [executor.submit(task, item) for item in listed]
     return [future.result() for future in futures]
+
+
+def _in_lanes(
+    executor: Executor, listed: Sequence[T], work: Callable[[T], R], lanes: int
+) -> list[R]:
+    """``lanes`` workers taking the items in order; results in the items' order."""
+    results: dict[int, R] = {}
+    order = iter(range(len(listed)))
+    lock = threading.Lock()
+
+    def lane() -> None:
+        _IN_POOL.active = True
+        try:
+            while True:
+                with lock:
+                    index = next(order, None)
+                if index is None:
+                    return
+                results[index] = work(listed[index])
+        finally:
+            _IN_POOL.active = False
+
+    for future in [executor.submit(lane) for _ in range(lanes)]:
+        future.result()
+    return [results[index] for index in range(len(listed))]

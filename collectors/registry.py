@@ -8,6 +8,7 @@ service modules' code, is what makes "least privilege" checkable.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -24,8 +25,10 @@ CollectFn = Callable[["Call", Mapping[str, "TypeRequest"]], list[dict[str, Any]]
 
 #: Operation name prefixes that only read. ``GenerateCredentialReport`` asks IAM to build a
 #: report of metadata; it changes no configuration and is the documented way to read it.
+#: ``StartQuery`` runs a CloudWatch Logs Insights query over log events (an IAM "Read" action);
+#: it changes nothing, and its results are read with ``GetQueryResults``.
 READ_ONLY_PREFIXES = ("Describe", "List", "Get", "Lookup", "Filter")
-READ_ONLY_EXTRA = frozenset({"GenerateCredentialReport"})
+READ_ONLY_EXTRA = frozenset({"GenerateCredentialReport", "StartQuery"})
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,19 @@ class OperationSet:
     #: Per operation, at most this many calls a second per (account, region): CloudTrail
     #: LookupEvents is documented at 2 per second, and retries are no way to pace it.
     rates: Mapping[str, float] = field(default_factory=dict)
+
+    def lanes(self) -> int | None:
+        """How many of its calls can usefully wait at once, when every operation is capped or
+        paced: the largest cap, or one per call a second; ``None``: no bound of its own."""
+        bounds = []
+        for operation in self.operations:
+            if operation in self.caps:
+                bounds.append(self.caps[operation])
+            elif operation in self.rates:
+                bounds.append(max(1, math.ceil(self.rates[operation])))
+            else:
+                return None
+        return max(bounds) if bounds else None
 
     def iam_action(self, operation: str) -> str:
         """The IAM action needed to call ``operation``."""

@@ -1,12 +1,16 @@
 """``collect(plan, scope)``: the collection stage from a plan to a snapshot document.
 
-Two phases, both in one bounded thread pool. First every (collector, account, region) lists
-its resources; then the per-resource extras the rules asked for (metrics, log counts) run,
-because their predicates may look at what listing found. Nothing a unit raises takes the
+Every (collector, account, region) lists its resources as one unit on a thread pool, the paced
+CloudTrail lookups first, since at 2 a second they set the floor of the whole run. There is no
+barrier between listing and enrichment: as soon as a unit's listing ends, the per-resource
+extras the rules asked for of what it found (metric batches per (account, region, window),
+log-event counts per query of up to 50 log groups) are queued on the same pool, so they overlap
+the listings still running instead of waiting for the slowest. Nothing a unit raises takes the
 others down with it: a listing unit that crashes is recorded and marks its types incomplete;
 an enrichment task that crashes is recorded against the metric or log keys it would have
 filled (``metrics.<key>`` per type, ``logs.<key>`` per log group), so only the rules reading
-those keys become ``error``.
+those keys become ``error``. The snapshot does not depend on which task ended first: resources
+and errors are sorted, and each task writes only its own resources' keys.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from functools import partial
 from typing import Any
 
 from runbook_guard import __version__
-from runbook_guard.collectors import logs, metrics
+from runbook_guard.collectors import insights, logs, metrics
 from runbook_guard.collectors.calls import GLOBAL_REGION, Call, jsonable
 from runbook_guard.collectors.context import Account, Context, Scope
 from runbook_guard.collectors.journal import Attribution, Journal, Problem
@@ -32,7 +36,7 @@ from runbook_guard.collectors.registry import (
     collectors_for,
     load_all,
 )
-from runbook_guard.engine.plan import CollectionPlan, MetricQuery
+from runbook_guard.engine.plan import CollectionPlan, LogQuery, MetricQuery
 
 Task = Callable[[], list[dict[str, Any]]]
 
@@ -50,19 +54,16 @@ def collect(plan: CollectionPlan, scope: Scope) -> dict[str, Any]:
         for resource_type in plan.types:
             journal.listed(resource_type, failed.fallback_id, GLOBAL_REGION, False)
     units = _listing_units(plan, context, known, now)
-    resources: list[dict[str, Any]] = []
+    enrich = partial(_enrichment_units, plan, context, known, now=now)
     with (
         _progress(scope, journal) as advance,
-        ThreadPoolExecutor(scope.max_workers) as pool,
+        # Every listing starts at once (each mostly waits on its calls, which the limits bound).
+        ThreadPoolExecutor(max(scope.max_workers, len(units))) as pool,
         ThreadPoolExecutor(scope.max_concurrency) as calls,
     ):
         context.executor = calls  # per-resource calls of every listing share this pool
         try:
-            for found in _run_all(pool, units, advance):
-                resources.extend(found)
-            enrich = _enrichment_units(plan, context, known, resources, now)
-            for _ in _run_all(pool, enrich, advance):
-                pass
+            resources = _run_all(pool, units, enrich, advance)
         finally:
             context.executor = None
     resources.sort(key=lambda r: (r["type"], r["account"], r["region"], r["id"]))
@@ -92,20 +93,7 @@ def collect(plan: CollectionPlan, scope: Scope) -> dict[str, Any]:
         },
         "resources": resources,
         "errors": sorted(journal.errors, key=_error_key),
-        "coverage": [
-            {
-                "type": t,
-                "account": a,
-                "region": r,
-                "complete": ok,
-                **(
-                    {"prefixes": journal.prefixes[(t, a, r)]}
-                    if (t, a, r) in journal.prefixes
-                    else {}
-                ),
-            }
-            for (t, a, r), ok in sorted(journal.coverage.items())
-        ],
+        "coverage": _coverage(journal),
     }
 
 
@@ -224,10 +212,12 @@ def _enrichment_units(
     resources: list[dict[str, Any]],
     now: datetime,
 ) -> list[tuple[str, Task]]:
-    """Metric batches per (account, region, window) and log counts per selected log group."""
+    """For one listing's resources: metric batches per (account, region, window) and log-event
+    counts, one Insights query per (query, 50 selected log groups), or one FilterLogEvents per
+    group where a pattern has no Insights translation (see ``insights``)."""
     by_account = {str(a.id): a for a in accounts}
     wanted: dict[tuple[str, str, int], list[metrics.Wanted]] = {}
-    counts: list[tuple[dict[str, Any], Any]] = []
+    counts: dict[tuple[str, str, LogQuery], list[dict[str, Any]]] = {}
     for resource in resources:
         request = plan.types.get(resource["type"])
         if request is None:
@@ -242,21 +232,42 @@ def _enrichment_units(
                 wanted.setdefault(key, []).append((resource, query))
         for log_query, selects in request.log_queries:
             if selects(resource):
-                counts.append((resource, log_query))
+                where = (resource["account"], resource["region"], log_query)
+                counts.setdefault(where, []).append(resource)
     units: list[tuple[str, Task]] = []
     for (account_id, region, window), pairs in sorted(wanted.items(), key=lambda kv: kv[0]):
         call = _call(context, by_account[account_id], metrics.API, region, now)
         fetch = partial(metrics.fetch, call, window, pairs)
         task = _guarded(call, "GetMetricData", fetch, attribution=metrics.attribution(pairs))
         units.append((f"metrics {region}", task))
-    for resource, log_query in counts:
-        account = by_account[resource["account"]]
-        call = _call(context, account, logs.EVENTS_API, resource["region"], now)
-        count = partial(logs.count_events, call, resource, log_query)
-        attribution = [(resource["type"], [f"logs.{log_query.key}"])]
-        task = _guarded(call, "FilterLogEvents", count, attribution, resource=resource["id"])
-        units.append((f"logs {resource['name']}", task))
+    for (account_id, region, log_query), groups in counts.items():
+        units.extend(_log_counts(context, by_account[account_id], region, log_query, groups, now))
     return units
+
+
+def _log_counts(
+    context: Context,
+    account: Account,
+    region: str,
+    query: LogQuery,
+    groups: list[dict[str, Any]],
+    now: datetime,
+) -> list[tuple[str, Task]]:
+    attribution = [(logs.LOG_GROUP, [f"logs.{query.key}"])]
+    if insights.query_string(query.pattern) is None:
+        tasks = []
+        for group in groups:
+            call = _call(context, account, logs.EVENTS_API, region, now)
+            count = partial(logs.count_events, call, group, query)
+            task = _guarded(call, "FilterLogEvents", count, attribution, resource=group["id"])
+            tasks.append((f"logs {group['name']}", task))
+        return tasks
+    tasks = []
+    for chunk in insights.chunks(groups):
+        call = _call(context, account, insights.API, region, now)
+        count = partial(insights.count_events, call, query, chunk)
+        tasks.append((f"logs {region}", _guarded(call, "StartQuery", count, attribution)))
+    return tasks
 
 
 def metric_region(resource: dict[str, Any], global_region: str) -> str | None:
@@ -340,16 +351,36 @@ def _guarded(
 
 
 def _run_all(
-    pool: ThreadPoolExecutor, units: list[tuple[str, Task]], advance: Callable[[str, int], None]
-) -> Iterator[list[dict[str, Any]]]:
-    """Results in submission order, so the snapshot does not depend on thread timing."""
+    pool: ThreadPoolExecutor,
+    units: list[tuple[str, Task]],
+    enrich: Callable[[list[dict[str, Any]]], list[tuple[str, Task]]],
+    advance: Callable[[str, int], None],
+) -> list[dict[str, Any]]:
+    """Every listing unit and, queued as each one ends, the enrichment of what it found.
+
+    Resources come back in the units' order, so the snapshot does not depend on thread timing;
+    the enrichment tasks are waited for after the last listing.
+    """
     advance("", len(units))
-    futures: list[tuple[str, Future[list[dict[str, Any]]]]] = [
-        (label, pool.submit(task)) for label, task in units
-    ]
+
+    def listing(task: Task) -> tuple[list[dict[str, Any]], list[tuple[str, Future[Any]]]]:
+        found = task()
+        follow = enrich(found)
+        advance("", len(follow))
+        return found, [(label, pool.submit(work)) for label, work in follow]
+
+    futures = [(label, pool.submit(listing, task)) for label, task in units]
+    resources: list[dict[str, Any]] = []
+    followers: list[tuple[str, Future[Any]]] = []
     for label, future in futures:
-        yield future.result()
+        found, follow = future.result()
+        resources.extend(found)
+        followers.extend(follow)
         advance(label, 0)
+    for label, follower in followers:
+        follower.result()
+        advance(label, 0)
+    return resources
 
 
 @contextmanager

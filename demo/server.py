@@ -25,6 +25,9 @@ def moto_server() -> Iterator[str]:
     """Run a ThreadedMotoServer on 127.0.0.1, port chosen by the OS; yield its endpoint URL."""
     from moto.server import ThreadedMotoServer
 
+    from runbook_guard.demo import insights
+
+    insights.install()  # moto ignores a Logs Insights query's filter and stats
     # werkzeug logs every request, and a traceback for each action moto has not implemented
     # (the client sees an HTTP 500, which the collectors record as a snapshot error anyway).
     # The server's own banner is hidden by verbose=False.

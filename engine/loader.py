@@ -280,7 +280,7 @@ def _check_parameter_defaults(policy_set: PolicySet) -> list[str]:
 
 
 def _check_rules(policy_set: PolicySet) -> list[str]:
-    """Duplicate ids and references to parameters nobody declares."""
+    """Duplicate ids, blank titles and references to parameters nobody declares."""
     problems: list[str] = []
     seen: dict[str, str] = {}
     declared = set(policy_set.parameters)
@@ -295,6 +295,10 @@ def _check_rules(policy_set: PolicySet) -> list[str]:
             )
         else:
             seen[rule_id] = f"{entry.located.path}:{entry.source.line}"
+        if isinstance(entry.spec.get("title"), str) and not entry.spec["title"].strip():
+            # Every report names a rule by its title; GitHub refuses a SARIF rule without one.
+            message = "title is blank: say in one line what must hold"
+            problems.append(entry.located.problem(("rules", entry.index, "title"), message))
         body = {k: v for k, v in entry.spec.items() if k != "tests"}
         for where, name in references(body):
             if name not in declared:

@@ -133,7 +133,10 @@ def location_of(rule: CompiledRule, resource: Mapping[str, Any]) -> dict[str, An
     read = [key for (rtype, key) in rule.read_by if rtype == resource["type"]]
     decisive = [key for key in read if key not in rule.where_reads] + read
     paths = sorted(rule.read_paths.get(resource["type"], ()), key=lambda p: (-p.count("."), p))
+    defaults = set(resource.get("defaults") or ())
     for key in decisive:
+        if key in defaults:
+            break  # left out, AWS's default judged: the finding is the resource's own line
         candidates = [p for p in paths if p == key or p.startswith(key + ".")] + [key]
         at = next((found for p in candidates if (found := _declared_at(p, keys))), None)
         if at is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,6 +136,55 @@ class LogQuery:
     window_seconds: int
 
 
+class NotListed(LookupError):
+    """A condition read a key the listing does not fill: it cannot be decided on the listing."""
+
+
+class ListingOnly(dict[str, Any]):
+    """A listed resource's data that refuses to be read beyond the listing's keys.
+
+    A condition applied to a listing must not decide on the absence of a key only a detail call
+    fills (``if_absent`` would turn "not asked yet" into a value). Reading such a key, or the
+    whole resource, raises ``NotListed``, and the resource is kept; a listing key the item
+    lacks reads as absent, as AWS left it out (the detail call would not have it either).
+    """
+
+    def __init__(self, listed: Mapping[str, Any], keys: frozenset[str]) -> None:
+        super().__init__(listed)
+        self.listing_keys = keys
+
+    def _check(self, key: object) -> None:
+        if key not in self.listing_keys:
+            raise NotListed(key)
+
+    def __contains__(self, key: object) -> bool:
+        self._check(key)
+        return super().__contains__(key)
+
+    def __getitem__(self, key: str) -> Any:
+        self._check(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self._check(key)
+        return super().get(key, default)
+
+    def __iter__(self) -> Iterator[str]:
+        raise NotListed("@")
+
+    def __len__(self) -> int:
+        raise NotListed("@")
+
+    def keys(self) -> Any:
+        raise NotListed("@")
+
+    def values(self) -> Any:
+        raise NotListed("@")
+
+    def items(self) -> Any:
+        raise NotListed("@")
+
+
 @dataclass(frozen=True)
 class Selector:
     """One rule's selection as the collector can apply it to a listing, conservatively.
@@ -159,8 +208,8 @@ class Selector:
         if self.where is None or not self.where_reads <= listing_keys:
             return True
         try:
-            return self.where(listed) is not False
-        except Exception:  # a condition that cannot be decided on the listing alone: keep
+            return self.where(ListingOnly(listed, listing_keys)) is not False
+        except Exception:  # it read beyond the listing, or cannot decide there: keep
             return True
 
     def needs_details(self, listed: Mapping[str, Any]) -> bool:

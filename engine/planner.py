@@ -131,11 +131,11 @@ def _related_selector(
     """Which targets of a related lookup may need details, judged on their listing.
 
     A lookup by name selects those names; by ``from`` or ``referenced_by``, any resource of the
-    type. A ``where`` is applied to the listing when every key the rule reads of the target
-    type is a listing key (so the keys the ``where`` reads are too), with no clock: a condition
-    on ages raises there and keeps the resource, since "older than" may hold by the time the
-    snapshot is evaluated. The reads are the rule's of the target type: a queue found ``from``
-    a mapping's ARN whose URL alone is read needs no attribute call.
+    type. A ``where`` is applied to each listed target (``ListingOnly``: reading a key only a
+    detail fills keeps the target) with no clock: a condition on ages cannot compute there and
+    keeps it too, since "older than" may hold by the time the snapshot is evaluated. The reads
+    are the rule's of the target type: a queue found ``from`` a mapping's ARN whose URL alone is
+    read needs no attribute call.
     """
     reads = _reads_of(rule, related.type)
     name = None
@@ -148,7 +148,7 @@ def _related_selector(
     def decide(data: Mapping[str, Any]) -> Any:
         return condition(EvalContext({"data": data}, data, _NO_CLOCK, nothing_blocked))
 
-    return Selector(name=name, where=decide, where_reads=reads, reads=reads)
+    return Selector(name=name, where=decide, reads=reads)
 
 
 #: The evaluation time of a related ``where`` applied to a listing: none, so a timed condition

@@ -154,10 +154,18 @@ def _braces(text: str) -> str:
     return text.replace("{", "{{").replace("}", "}}")
 
 
+#: CloudWatch keeps metrics 455 days (15 months); no window can look further back.
+MAX_WINDOW_HOURS = 455 * 24
+
+
 def _hours(at: tuple[str | int, ...], value: Any, default: float) -> int:
     hours = default if value is None else value
-    if isinstance(hours, bool) or not isinstance(hours, (int, float)) or hours <= 0:
+    if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not hours > 0:
         raise CompileError(at, f"window must be a positive number of hours, not {hours!r}")
+    if not hours <= MAX_WINDOW_HOURS:  # also refuses infinity, NaN having failed above
+        raise CompileError(
+            at, f"window of {hours!r} hours is beyond the {MAX_WINDOW_HOURS} hours CloudWatch keeps"
+        )
     return int(float(hours) * 3600)
 
 

@@ -28,6 +28,7 @@ _COMPARE: dict[str, Callable[[float, float], bool]] = {
     "==": operator.eq,
 }
 LEVELS = ("normal", "warn", "fail")
+_SPACES = re.compile(r"\s+")
 
 
 class ThresholdError(ValueError):
@@ -59,8 +60,8 @@ def parse_threshold(text: str, unit: str = "") -> Threshold:
         raise ThresholdError(f"cannot parse threshold {text!r}: expected e.g. '> 5', '< 0.1%'")
     op = match["op"] or "=="
     op = "==" if op == "=" else op
-    written_unit = re.sub(r"\s+", "", match["unit"] or "")
-    if written_unit and written_unit != re.sub(r"\s+", "", unit):
+    written_unit = _SPACES.sub("", match["unit"] or "")
+    if written_unit and written_unit != _SPACES.sub("", unit):
         expected = f"'{unit}'" if unit else "no unit (declare one in value.unit)"
         raise ThresholdError(
             f"threshold {text!r} is in '{written_unit}' but the value has {expected}"

@@ -31,6 +31,8 @@ def load_waivers(path: Path) -> list[dict[str, Any]]:
     if not isinstance(located.data, dict):
         raise InputError([located.problem((), "a waivers file must be a mapping with 'waivers'")])
     problems = schema_problems(located, "waivers")
+    if not isinstance(located.data.get("waivers"), list):
+        raise InputError(problems or [located.problem(("waivers",), "must be a list")])
     seen: dict[str, int] = {}
     for index, waiver in enumerate(located.data.get("waivers") or []):
         if not isinstance(waiver, dict):

@@ -20,6 +20,7 @@ from referencing import Registry, Resource
 
 from runbook_guard.engine.errors import InputError, problem
 from runbook_guard.engine.fastcheck import Check, compile_schema
+from runbook_guard.engine.yamlsafe import dotted
 
 MAX_PROBLEMS = 20
 
@@ -62,11 +63,9 @@ def result_validator() -> Draft202012Validator:
 
 
 def field_path(parts: Any) -> str:
-    """``results[3].status`` from a jsonschema path: what a person searches the file for."""
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+    """``results[3].status`` from a jsonschema path: what a person searches the file for
+    (any key quoted as the engine's readers quote it, so the field stays one word)."""
+    return dotted(tuple(parts))
 
 
 def _schema_errors(document: Any) -> list[tuple[str, str]]:
@@ -115,6 +114,13 @@ def _describe(source: str, field: str, message: str) -> str:
 def _reference_problems(source: str, document: Mapping[str, Any]) -> list[str]:
     """What the schema cannot say: results point at known rules, the summary adds up."""
     problems: list[str] = []
+    # What every report names: a blank one makes SARIF that GitHub refuses (a driver and each
+    # rule need a name and a short description) and empty headings elsewhere.
+    if not document["tool"]["name"].strip():
+        problems.append(problem(source, None, None, "tool.name", "is blank"))
+    for index, rule in enumerate(document["rules"]):
+        if not rule["title"].strip():
+            problems.append(problem(source, None, None, f"rules[{index}].title", "is blank"))
     rule_ids = {rule["id"] for rule in document["rules"]}
     seen: dict[tuple[str, str | None], int] = {}
     for index, result in enumerate(document["results"]):
@@ -180,6 +186,10 @@ def load_results(path: Path | str) -> dict[str, Any]:
     except json.JSONDecodeError as error:
         where = problem(source, error.lineno, error.colno, "", f"not JSON: {error.msg}")
         raise InputError([where]) from error
+    except RecursionError:
+        # The standard library's parser recurses per level: a few thousand "[" end it.
+        message = "not JSON a report can come from: nested too deeply to read"
+        raise InputError([problem(source, None, None, "", message)]) from None
     except _NonStandardNumber as error:
         message = (
             f"not JSON: {error.args[0]} is not a JSON number (NaN and Infinity are refused: "

@@ -18,6 +18,7 @@ import pytest
 from moto import mock_aws
 
 from runbook_guard.collectors import Scope, collect
+from runbook_guard.demo import insights
 from runbook_guard.demo.plans import everything_plan
 from runbook_guard.demo.stack import Seeded, seed_runbook_stack
 from runbook_guard.engine.plan import CollectionPlan
@@ -52,6 +53,7 @@ def aws_env() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def mocked(aws_env: None) -> Iterator[None]:
+    insights.install()  # moto ignores a Logs Insights query's filter and stats
     with mock_aws():
         yield
 

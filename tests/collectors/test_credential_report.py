@@ -70,8 +70,12 @@ def report(*names: str) -> dict[str, Any]:
 
 
 def listing(stub: Any, *users: dict[str, Any]) -> None:
-    """ListUsers, then each user's one active key and its last use (never used)."""
+    """ListUsers. The report's calls come next (its task runs first), then ``keys``."""
     stub.add_response("list_users", {"Users": list(users), "IsTruncated": False}, {})
+
+
+def keys(stub: Any, *users: dict[str, Any]) -> None:
+    """Each user's one active key and its last use (never used)."""
     for one in users:
         key_id = f"AKIA{one['UserName'].upper().replace('-', '')[:16]:0<16}"
         key = {
@@ -126,20 +130,22 @@ def test_the_report_is_polled_until_iam_has_it() -> None:
     sleeps: list[float] = []
     with stubbed("iam", "us-east-1") as clients:
         _, stub = clients["us-east-1"]
-        listing(stub, user(DEPLOYER, NOW - timedelta(days=200)))
+        deployer = user(DEPLOYER, NOW - timedelta(days=200))
+        listing(stub, deployer)
         generate(stub, "STARTED")
         generate(stub, "INPROGRESS")
         generate(stub, "COMPLETE")
         not_ready(stub, "ReportInProgress", 404)
         generate(stub, "COMPLETE")
         stub.add_response("get_credential_report", report(DEPLOYER), {})
+        keys(stub, deployer)
         call, resources = collect(clients, sleeps)
     assert sleeps == [1.0, 2.0, 4.0]
     assert call.journal.errors == []
-    deployer = users_of(resources)[DEPLOYER]["data"]
-    assert deployer["CredentialReportGeneratedTime"] == GENERATED.isoformat()
-    assert deployer["mfa_active"] == "false"
-    assert deployer["CreateDate"] == (NOW - timedelta(days=200)).isoformat()
+    data = users_of(resources)[DEPLOYER]["data"]
+    assert data["CredentialReportGeneratedTime"] == GENERATED.isoformat()
+    assert data["mfa_active"] == "false"
+    assert data["CreateDate"] == (NOW - timedelta(days=200)).isoformat()
 
 
 @pytest.mark.parametrize("code", ["ReportNotPresent", "ReportExpired"])
@@ -147,12 +153,14 @@ def test_a_missing_or_expired_report_is_generated_again(code: str) -> None:
     sleeps: list[float] = []
     with stubbed("iam", "us-east-1") as clients:
         _, stub = clients["us-east-1"]
-        listing(stub, user(DEPLOYER, NOW - timedelta(days=200)))
+        deployer = user(DEPLOYER, NOW - timedelta(days=200))
+        listing(stub, deployer)
         generate(stub, "COMPLETE")
         not_ready(stub, code, 410)
         generate(stub, "STARTED")
         generate(stub, "COMPLETE")
         stub.add_response("get_credential_report", report(DEPLOYER), {})
+        keys(stub, deployer)
         call, resources = collect(clients, sleeps)
     assert sleeps == [1.0, 2.0]
     assert call.journal.errors == []
@@ -167,9 +175,11 @@ def test_the_wait_is_bounded_and_the_users_still_decide_what_they_can() -> None:
     sleeps: list[float] = []
     with stubbed("iam", "us-east-1") as clients:
         _, stub = clients["us-east-1"]
-        listing(stub, user(DEPLOYER, NOW - timedelta(days=200)))
+        deployer = user(DEPLOYER, NOW - timedelta(days=200))
+        listing(stub, deployer)
         for _ in range(4):
             generate(stub, "INPROGRESS")
+        keys(stub, deployer)
         call, resources = collect(clients, sleeps, max_wait=5.0)
     assert sleeps == [1.0, 2.0, 2.0]
     [error] = call.journal.errors
@@ -180,9 +190,9 @@ def test_the_wait_is_bounded_and_the_users_still_decide_what_they_can() -> None:
     assert (error["resource_type"], "resource" in error) == (iam.USER, False)
     assert error["data_keys"] == sorted(iam.REPORT_COLUMNS)
     assert call.journal.coverage[(iam.USER, ACCOUNT, "global")] is False
-    deployer = users_of(resources)[DEPLOYER]["data"]
-    assert "CredentialReportGeneratedTime" not in deployer
-    assert [k["Status"] for k in deployer["AccessKeys"]] == ["Active"]
+    data = users_of(resources)[DEPLOYER]["data"]
+    assert "CredentialReportGeneratedTime" not in data
+    assert [k["Status"] for k in data["AccessKeys"]] == ["Active"]
     results = judge(document(resources, call.journal, TYPES))
     assert results[("iam.deployer-single-active-key", DEPLOYER)]["status"] == "pass"
 
@@ -198,11 +208,13 @@ def test_a_user_created_after_the_report_is_not_missing_and_its_report_fields_ar
     created = NOW - timedelta(hours=1)
     with stubbed("iam", "us-east-1") as clients:
         _, stub = clients["us-east-1"]
-        listing(stub, user(DEPLOYER, created), user("agenticai-ci", NOW - timedelta(days=400)))
+        both = (user(DEPLOYER, created), user("agenticai-ci", NOW - timedelta(days=400)))
+        listing(stub, *both)
         generate(stub, "COMPLETE")
         stub.add_response(
             "get_credential_report", report(iam.ROOT_ROW, "agenticai-ci", "departed"), {}
         )
+        keys(stub, *both)
         call, resources = collect(clients, [])
     users = users_of(resources)
     assert sorted(users) == [iam.ROOT_ROW, "agenticai-ci", DEPLOYER]

@@ -29,11 +29,16 @@ Results = dict[tuple[str, str], dict[str, Any]]
 
 
 def collect_and_evaluate(
-    run: Run, factory: Any, *types: str, also_reads: Mapping[str, set[str]] | None = None
+    run: Run,
+    factory: Any,
+    *types: str,
+    also_reads: Mapping[str, set[str]] | None = None,
+    **scope: Any,
 ) -> tuple[Snapshot, Results]:
     """Collect what the shipped pack asks for ``types``; results by (rule id, resource name).
 
-    ``also_reads``: keys per type the plan reads besides the pack's (as another rule would).
+    ``also_reads``: keys per type the plan reads besides the pack's (as another rule would);
+    ``scope``: more ``Scope`` fields (an instant ``sleep``).
     """
     policy_set = load_policy_set()
     plan = plan_collection(policy_set, {})
@@ -42,7 +47,7 @@ def collect_and_evaluate(
         read = plan.types[resource_type].keys
         assert read is not None
         read |= keys
-    snapshot = run(plan, session_factory=factory)
+    snapshot = run(plan, session_factory=factory, **scope)
     rules = [r for r in policy_set.compile() if r.resource_type in types]
     results = evaluate_rules(
         rules, IndexedSnapshot(snapshot), datetime.now(timezone.utc), policy_set.tables
@@ -176,18 +181,53 @@ def test_an_odd_metric_answer_is_an_error_not_a_crash(
     assert "error" not in {r["status"] for r in depth}
 
 
-def test_an_odd_log_answer_is_an_error_on_that_log_group(
-    seeded: Seeded, run: Run, hooked: Callable[..., Any]
+#: Logs Insights answers that are no counts: a row naming no queried group, a count that is
+#: not a whole number, a query AWS ended without results, and one still running (partial).
+ODD_QUERIES: dict[str, dict[str, Any]] = {
+    "row of another group": {
+        "status": "Complete",
+        "results": [
+            [{"field": "@log", "value": "123456789012:/other"}, {"field": "events", "value": "1"}]
+        ],
+    },
+    "count not a number": {
+        "status": "Complete",
+        "results": [[{"field": "@log", "value": "x"}, {"field": "events", "value": "many"}]],
+    },
+    "failed": {"status": "Failed", "results": []},
+    "cancelled": {"status": "Cancelled", "results": []},
+    "running past the wait": {"status": "Running", "results": []},
+}
+
+
+@pytest.mark.parametrize("answer", list(ODD_QUERIES))
+def test_an_odd_log_answer_is_an_error_on_every_group_of_the_query(
+    seeded: Seeded, run: Run, hooked: Callable[..., Any], answer: str
 ) -> None:
-    factory = hooked(("before-call.logs.FilterLogEvents", odd_answer({"events": 5})))
-    snapshot, _results = collect_and_evaluate(run, factory, "aws.logs.log_group")
-    errors = [e for e in snapshot["errors"] if e["operation"] == "FilterLogEvents"]
-    assert errors
-    assert {e["code"] for e in errors} == {"UnexpectedShape"}
+    """Never a count of 0 from a query that did not complete or answered something else: an
+    error on ``logs.<key>`` of each group it was asked about, so the ERROR-line rule is
+    ``error`` on each of them and nothing else is touched."""
+    factory = hooked(("before-call.logs.GetQueryResults", odd_answer(ODD_QUERIES[answer])))
+    waits: list[float] = []
+    snapshot, results = collect_and_evaluate(
+        run, factory, "aws.logs.log_group", sleep=waits.append, max_wait_seconds=10.0
+    )
+    errors = [e for e in snapshot["errors"] if e["operation"] == "GetQueryResults"]
     groups = {r["id"]: r for r in snapshot["resources"]}
+    counted = {r["id"] for r in groups.values() if r["name"].startswith("/aws/lambda/agenticai")}
+    assert {e["resource"] for e in errors} == counted
+    assert len(counted) == 5
+    assert {e["code"] for e in errors} <= {
+        "UnexpectedShape", "QueryFailed", "QueryCancelled", "QueryStillRunning"
+    }  # fmt: skip
     for error in errors:
-        assert error["resource"] in groups
         [key] = error["data_keys"]
         assert key.startswith("logs.count(ERROR)")
         assert "logs" not in groups[error["resource"]]
+    counts = [r for (rule, _), r in results.items() if rule == "logs.lambda-error-events"]
+    assert len(counts) == 5
+    assert {r["status"] for r in counts} == {"error"}
     assert all(c["complete"] for c in snapshot["coverage"])
+    if answer == "running past the wait":  # polled with growing pauses, up to the bound
+        assert waits[:4] == [0.5, 1.0, 2.0, 4.0]
+        assert 10.0 <= sum(waits) < 20.0

@@ -12,7 +12,7 @@ import pytest
 from runbook_guard.collectors import metrics
 from runbook_guard.collectors.calls import Call
 from runbook_guard.collectors.journal import Journal
-from runbook_guard.engine.plan import MetricQuery
+from runbook_guard.engine.plan import MetricPart, MetricQuery
 
 NOW = datetime.now(timezone.utc)
 
@@ -107,3 +107,32 @@ def test_query_shape_is_metric_stat_only(cloudwatch: Any) -> None:
         {"Name": "QueueName", "Value": "fn-1"},
         {"Name": "Acct", "Value": "1"},
     ]
+
+
+def test_a_series_two_figures_share_is_asked_for_once(cloudwatch: Any) -> None:
+    """A function's Errors alone and as the numerator of a ratio over the same period and
+    window: one query answers both, so 600 functions are 1,200 queries (Errors and
+    Invocations), not 1,800, in three calls instead of four."""
+    sent: list[int] = []
+
+    def count(params: dict[str, Any], model: Any, **_: Any) -> None:
+        if model.name == "GetMetricData":
+            sent.append(len(params["MetricDataQueries"]))
+
+    cloudwatch.meta.events.register("before-parameter-build", count)
+    by_name = (("FunctionName", "{name}"),)
+    errors = MetricQuery("errors", "AWS/Lambda", "Errors", "Sum", by_name, 3600, 60, "sum")
+    invocations = MetricPart("Invocations", (("FunctionName", ("{name}",)),))
+    rate = MetricQuery(
+        "rate", "AWS/Lambda", "Errors", "Sum", by_name, 3600, 60, "sum", denominator=(invocations,)
+    )
+    resources = [resource(i) for i in range(600)]
+    wanted = [(r, q) for r in resources for q in (errors, rate)]
+    call = Call(metrics.API, cloudwatch, Journal(), "1", "us-east-1", "", None, NOW)
+    metrics.fetch(call, 3600, wanted)
+    cloudwatch.meta.events.unregister("before-parameter-build", count)
+    assert sent == [500, 500, 200]
+    assert call.journal.errors == []
+    assert resources[10]["metrics"]["errors"] == 10.0
+    assert "rate" in resources[10]["metrics"]  # no Invocations seeded: no period qualifies
+    assert resources[10]["metrics"]["rate"] is None

@@ -122,7 +122,7 @@ def test_a_failed_call_errors_every_figure_with_a_series_in_it(
     params = {"MetricDataQueries": ANY, "StartTime": ANY, "EndTime": ANY}
     stub.add_response("get_metric_data", {"MetricDataResults": results}, params)
     stub.add_client_error("get_metric_data", "ThrottlingException", "Rate exceeded", 400)
-    names = tuple(f"fn-{i}" for i in range(300))
+    names = tuple(f"{{name}}-{i}" for i in range(300))  # each figure's own 300 series
     wide = MetricQuery(
         "wide",
         "AWS/Lambda",

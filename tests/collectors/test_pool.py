@@ -395,3 +395,44 @@ def test_completion_order_does_not_change_the_snapshot(stack: Seeded) -> None:
     (first_order, first), (second_order, second) = runs
     assert first_order != second_order  # the calls did complete in other orders
     assert first == second
+
+
+def test_capped_work_holds_no_more_workers_than_its_lanes() -> None:
+    """Forty items behind a cap of 3 would otherwise hold every worker of the shared pool while
+    they wait, and every other service's calls would wait behind them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from runbook_guard.collectors.pool import run_each
+
+    lock = threading.Lock()
+    state = {"now": 0, "peak": 0}
+    ended: dict[str, float] = {}
+
+    def work(item: int) -> int:
+        with lock:
+            state["now"] += 1
+            state["peak"] = max(state["peak"], state["now"])
+        time.sleep(0.02)
+        with lock:
+            state["now"] -= 1
+        return item * 2
+
+    results: list[list[int]] = []
+
+    def capped() -> None:
+        results.append(run_each(pool, range(40), work, lanes=3))
+        ended["capped"] = time.perf_counter()
+
+    with ThreadPoolExecutor(4) as pool:
+        runner = threading.Thread(target=capped)
+        runner.start()
+        time.sleep(0.05)
+        other = pool.submit(time.perf_counter)  # the fourth worker is free meanwhile
+        other_ended = other.result()
+        runner.join()
+    assert results == [[i * 2 for i in range(40)]]
+    assert state["peak"] == 3
+    assert other_ended < ended["capped"]
+    assert iam.API.lanes() == iam.IN_FLIGHT
+    assert cloudtrail.EVENTS_API.lanes() == 2
+    assert cloudtrail.TRAILS_API.lanes() is None

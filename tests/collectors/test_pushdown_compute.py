@@ -289,13 +289,15 @@ def test_the_rules_decide_as_on_a_full_collection(narrow: Observed, wider: Obser
 def test_unselected_resources_are_listed_but_never_detailed(narrow: Observed) -> None:
     _, snapshot, calls, _, _ = narrow
     # Every function is in the snapshot (a named one missing stays provable). Selection is
-    # per type: a function some rule selects (t.runtime: ^agenticai-) gets every detail some
-    # rule reads (t.state's State), the others none.
+    # per rule: agenticai-b is selected by t.runtime alone, whose Runtime its listing holds,
+    # so it gets no detail; agenticai-a is also t.state's, which reads State (a detail).
     functions = of_type(snapshot, awslambda.FUNCTION)
     assert set(functions) == set(FUNCTIONS)
     asked = sorted(p["FunctionName"] for p in calls.of("GetFunctionConfiguration"))
-    assert asked == [f"{FUNCTION_ARN}agenticai-a", f"{FUNCTION_ARN}agenticai-b"]
+    assert asked == [f"{FUNCTION_ARN}agenticai-a"]
     assert functions["agenticai-a"]["data"]["State"] == "Active"
+    assert "State" not in functions["agenticai-b"]["data"]
+    assert functions["agenticai-b"]["data"]["Runtime"] == "python3.11"
     assert "State" not in functions["other-x"]["data"]  # listing only, moto's copy dropped
     assert functions["other-x"]["data"]["Runtime"] == "python3.11"
     # The API's stages, the dashboard's body: only the named ones.

@@ -336,7 +336,6 @@ def test_the_packs_paths_resolve_on_the_template_snapshot(
 #: "DescribeTable ran" from "no BillingModeSummary": a change for the pack, not a value to
 #: make up.
 RUNTIME_READS = {
-    "dynamodb.on-demand-billing": {"TableStatus"},
     "ecs.websocket-service-running": {"runningCount", "status"},
 }
 
