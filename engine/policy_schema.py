@@ -274,7 +274,10 @@ def _rule() -> dict[str, Any]:
                     "required": ["pattern"],
                     "additionalProperties": False,
                     "properties": {
-                        "pattern": _text("CloudWatch Logs filter pattern, e.g. ERROR"),
+                        "pattern": _text(
+                            "CloudWatch Logs filter pattern, e.g. ERROR: plain terms and quoted"
+                            " phrases run as a Logs Insights query, others with FilterLogEvents"
+                        ),
                         "window_hours": {"type": ["number", "string"]},
                     },
                 },
