@@ -32,6 +32,7 @@ API = OperationSet(
         "GetRestApis": {REST_API: [Shape("apigateway", "GetRestApis", ("items[]",))]},
         "GetStages": {REST_API: ["Stages"]},
     },
+    answers={"GetRestApis": ("items",), "GetStages": ("item",)},
     listings=("GetRestApis",),
 )
 

@@ -66,6 +66,13 @@ API = OperationSet(
         "GetFunctionConcurrency": {FUNCTION: ["Concurrency"]},
         "ListEventSourceMappings": {FUNCTION: ["EventSourceMappings"]},
     },
+    answers={
+        "ListFunctions": ("Functions",),
+        "GetFunctionConfiguration": STATE_KEYS,
+        "ListAliases": ("Aliases",),
+        "GetFunctionConcurrency": ("ReservedConcurrentExecutions",),
+        "ListEventSourceMappings": ("EventSourceMappings",),
+    },
     listings=("ListFunctions",),
 )
 ACCOUNT_API = OperationSet(
@@ -73,6 +80,7 @@ ACCOUNT_API = OperationSet(
     "lambda",
     ("GetAccountSettings",),
     fills={"GetAccountSettings": {ACCOUNT: ACCOUNT_KEYS}},
+    answers={"GetAccountSettings": ACCOUNT_KEYS},
 )
 #: What ListFunctions needs to show a function's environment: its KMS key's decrypt right.
 DECRYPT_ACTION = "kms:Decrypt"

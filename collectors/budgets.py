@@ -33,6 +33,10 @@ API = OperationSet(
         "DescribeBudgets": {BUDGET: [Shape("budgets", "DescribeBudgets", ("Budgets[]",))]},
         "DescribeNotificationsForBudget": {BUDGET: ["Notifications"]},
     },
+    answers={
+        "DescribeBudgets": ("Budgets",),
+        "DescribeNotificationsForBudget": ("Notifications",),
+    },
     listings=("DescribeBudgets",),
     caps=dict.fromkeys(OPERATIONS, IN_FLIGHT),
 )

@@ -73,12 +73,15 @@ class UnexpectedShape(ValueError):
     """A successful answer lacks a field the collector reads (recorded as ``UnexpectedShape``)."""
 
 
-#: The (operation, list key) pairs real AWS leaves out of a successful answer when there is
-#: nothing to list, so an absent key there means "none". Every other list key a collector
-#: reads must be present: an answer without it is malformed (an empty 200 body), recorded as
-#: ``UnexpectedShape`` with the listing incomplete, never read as an empty complete listing.
-#: Beyond this, any output member botocore's model marks required (``ListAccessKeys``'
-#: ``AccessKeyMetadata``, ``ListUsers``' ``Users``) is checked on every page.
+#: The (operation, answer member) pairs real AWS leaves out of a successful answer when there
+#: is nothing to say, so an absent member there means "none". Every other member a collector
+#: reads (``OperationSet.answers``) must be present, in a listing's every page and in a detail
+#: call's answer: an answer without it is malformed (an empty 200 body), recorded as
+#: ``UnexpectedShape`` on the keys the call fills (a listing then incomplete), never read as an
+#: empty listing or a setting that is off. Any output member botocore's model marks required
+#: (``ListAccessKeys``' ``AccessKeyMetadata``) is held to the same.
+#:
+#: Listings that leave out an empty list:
 #:
 #: - SQS ListQueues: "QueueUrls" is omitted when the account has no queues (API reference).
 #: - API Gateway GetRestApis: "items" is omitted when there is no REST API.
@@ -86,14 +89,29 @@ class UnexpectedShape(ValueError):
 #:   model and left out when empty.
 #: - CloudWatch ListDashboards: "DashboardEntries" is optional and omitted when empty.
 #: - DynamoDB ListExports: "ExportSummaries" is optional and omitted when there is no export.
+#: - CloudWatch DescribeAlarms: "LogAlarms" is the newest alarm kind, added to the API after
+#:   the other two; answers that predate it (moto's) have no such member, while
+#:   "MetricAlarms" and "CompositeAlarms" are in every answer that asks for their kinds.
 #:
-#: Two detail calls answer "not set" by leaving their fields out; the collectors store what
-#: is there, and the fault matrix (tests/hardening) holds every other field to be present:
+#: Detail calls that answer "not set" by leaving a member out:
 #:
+#: - S3 GetBucketLocation: "Buckets in Region us-east-1 have a LocationConstraint of null"
+#:   (API reference): read as us-east-1 whether null or absent.
 #: - S3 GetBucketVersioning: "If the versioning state has never been set on a bucket, Amazon
 #:   S3 doesn't return a versioning state value" (API reference): no Status, no MFADelete.
 #: - Lambda GetFunctionConcurrency: a function with no reserved concurrency answers ``{}``
 #:   (no ReservedConcurrentExecutions), stored as a ``Concurrency`` without it.
+#: - Lambda GetFunctionConfiguration: "State" and "LastUpdateStatus" are always set (Lambda
+#:   Developer Guide, "Lambda function states"); their reasons and reason codes only while a
+#:   function is pending or failed, or an update failed.
+#:
+#: Members always present when the call succeeds (so required): S3 GetBucketEncryption's
+#: ServerSideEncryptionConfiguration, GetBucketLifecycleConfiguration's Rules and
+#: GetBucketReplication's ReplicationConfiguration (each answers an error code when the setting
+#: is off: ``Call.request``'s ``not_configured``); CloudTrail DescribeTrails' trailList (an
+#: empty list when there is no trail); API Gateway GetStages' item; ECS DescribeClusters' and
+#: DescribeServices' lists and ``failures``; Logs FilterLogEvents' events; SQS
+#: GetQueueAttributes' Attributes; each DynamoDB Describe* call's description.
 MAY_BE_ABSENT: frozenset[tuple[str, str]] = frozenset(
     {
         ("ListQueues", "QueueUrls"),
@@ -102,26 +120,60 @@ MAY_BE_ABSENT: frozenset[tuple[str, str]] = frozenset(
         ("DescribeNotificationsForBudget", "Notifications"),
         ("ListDashboards", "DashboardEntries"),
         ("ListExports", "ExportSummaries"),
+        ("DescribeAlarms", "LogAlarms"),
+        ("GetBucketLocation", "LocationConstraint"),
         ("GetBucketVersioning", "Status"),
         ("GetBucketVersioning", "MFADelete"),
         ("GetFunctionConcurrency", "ReservedConcurrentExecutions"),
+        ("GetFunctionConfiguration", "StateReason"),
+        ("GetFunctionConfiguration", "StateReasonCode"),
+        ("GetFunctionConfiguration", "LastUpdateStatusReason"),
+        ("GetFunctionConfiguration", "LastUpdateStatusReasonCode"),
     }
 )
 
 
-def _required_members(client: BaseClient, operation: str) -> list[str]:
-    """The output members botocore's model says every answer of ``operation`` carries."""
+def _output_shape(client: BaseClient, operation: str) -> Any:
     try:
-        shape = client.meta.service_model.operation_model(operation).output_shape
+        return client.meta.service_model.operation_model(operation).output_shape
     except Exception:  # a stand-in client without a model: nothing to check
-        return []
-    return list(getattr(shape, "required_members", None) or [])
+        return None
 
 
-def _check_page(operation: str, page: Any, required: Iterable[str]) -> None:
+def _expected(api: OperationSet, client: BaseClient, operation: str) -> dict[str, list[str]]:
+    """The members every successful answer of ``operation`` must carry, each with the members
+    it must carry in turn when it is a structure.
+
+    Those botocore's model requires and those the collector reads (``OperationSet.answers``),
+    less the ones AWS documents as left out for "none" (``MAY_BE_ABSENT``). A structure's own
+    required members are checked because some protocols parse an empty body into an empty
+    structure: S3's REST-XML gives ``{"ServerSideEncryptionConfiguration": {}}``, whose
+    ``Rules`` the model requires.
+    """
+    shape = _output_shape(client, operation)
+    required = list(getattr(shape, "required_members", None) or [])
+    members = getattr(shape, "members", None) or {}
+    expected: dict[str, list[str]] = {}
+    for name in dict.fromkeys([*required, *api.answers.get(operation, ())]):
+        if (operation, name) in MAY_BE_ABSENT:
+            continue
+        member = members.get(name)
+        structure = getattr(member, "type_name", "") == "structure"
+        expected[name] = list(getattr(member, "required_members", [])) if structure else []
+    return expected
+
+
+def _check_page(operation: str, page: Any, expected: Mapping[str, Iterable[str]]) -> None:
     if not isinstance(page, Mapping):
         raise UnexpectedShape(f"{operation} answered {type(page).__name__}, not an object")
-    missing = [member for member in required if member not in page]
+    missing: list[str] = []
+    for member, inner in expected.items():
+        if member not in page:
+            missing.append(member)
+            continue
+        value = page[member]
+        within = value if isinstance(value, Mapping) else {}
+        missing += [f"{member}.{name}" for name in inner if name not in within]
     if missing:
         raise UnexpectedShape(f"{operation} answer lacks {', '.join(missing)}")
 
@@ -336,17 +388,23 @@ class Call:
         resource_type: str | None = None,
         data_keys: Iterable[str] = (),
         not_configured: Iterable[str] = (),
+        attribution: Attribution | None = None,
         **params: Any,
     ) -> dict[str, Any] | None:
         """One call; ``None`` when it failed (and the error is recorded).
 
         An error code in ``not_configured`` is AWS's way of saying "this setting is off"
         (S3 lifecycle, replication, encryption): it returns ``{}`` so the caller stores null.
+        A successful answer without a member the collector reads (``OperationSet.answers``,
+        less ``MAY_BE_ABSENT``) is malformed: recorded as ``UnexpectedShape`` on
+        ``data_keys`` and ``None``, so the caller leaves those keys absent. ``attribution``
+        names the keys per type when the answer fills more than one type (see ``record``).
         """
         method = self._method(operation)
         try:
             with self._slot(operation):
                 response: dict[str, Any] = getattr(self.client, method)(**params)
+            _check_page(operation, response, _expected(self.api, self.client, operation))
         except Exception as exc:
             if isinstance(exc, ClientError) and error_code(exc)[0] in set(not_configured):
                 return {}
@@ -356,6 +414,7 @@ class Call:
                 resource=resource,
                 resource_type=resource_type,
                 data_keys=data_keys,
+                attribution=attribution,
             )
             return None
         return response
@@ -367,8 +426,7 @@ class Call:
         method = self._method(operation)
         with self._slot(operation):
             response: dict[str, Any] = getattr(self.client, method)(**params)
-        if not isinstance(response, Mapping):
-            raise UnexpectedShape(f"{operation} answered {type(response).__name__}")
+        _check_page(operation, response, _expected(self.api, self.client, operation))
         return response
 
     def pages(
@@ -390,7 +448,7 @@ class Call:
         """
         method = self._method(operation)
         pages: list[dict[str, Any]] = []
-        required = _required_members(self.client, operation)
+        required = _expected(self.api, self.client, operation)
         try:
             with self._slot(operation):
                 if self.client.can_paginate(method):

@@ -36,6 +36,8 @@ TRAILS_API = OperationSet(
         "DescribeTrails": {TRAIL: [Shape("cloudtrail", "DescribeTrails", ("trailList[]",))]},
         "GetTrailStatus": {TRAIL: ["Status"]},
     },
+    # The whole status is stored; IsLogging is the member every answer carries.
+    answers={"DescribeTrails": ("trailList",), "GetTrailStatus": ("IsLogging",)},
     listings=("DescribeTrails",),
 )
 #: Lookups a second per account and region (see the module's docstring).
@@ -45,6 +47,7 @@ EVENTS_API = OperationSet(
     "cloudtrail",
     ("LookupEvents",),
     fills={"LookupEvents": {EVENT: EVENT_FIELDS}},
+    answers={"LookupEvents": ("Events",)},
     listings=("LookupEvents",),
     rates={"LookupEvents": LOOKUPS_PER_SECOND},
 )
@@ -124,7 +127,8 @@ def _lookup(call: Call, name: str, start: datetime) -> list[dict[str, Any]] | No
     events: list[dict[str, Any]] = []
     token: str | None = None
     while True:
-        page = call.request("LookupEvents", **params, **({"NextToken": token} if token else {}))
+        paged: dict[str, Any] = {**params, **({"NextToken": token} if token else {})}
+        page = call.request("LookupEvents", **paged)
         if page is None:
             call.incomplete(EVENT)
             return None

@@ -44,6 +44,7 @@ ALARMS_API = OperationSet(
             ]
         }
     },
+    answers={"DescribeAlarms": tuple(key for _, key in ALARM_KINDS)},
     listings=("DescribeAlarms",),
 )
 DASHBOARDS_API = OperationSet(
@@ -54,6 +55,7 @@ DASHBOARDS_API = OperationSet(
         "ListDashboards": {DASHBOARD: ENTRY_KEYS},
         "GetDashboard": {DASHBOARD: ["DashboardBody"]},
     },
+    answers={"ListDashboards": ("DashboardEntries",), "GetDashboard": ("DashboardBody",)},
     listings=("ListDashboards",),
 )
 

@@ -29,6 +29,11 @@ API = OperationSet(
             DEPLOYMENT_GROUP: [Shape("codedeploy", "GetDeploymentGroup", ("deploymentGroupInfo",))]
         },
     },
+    answers={
+        "ListApplications": ("applications",),
+        "ListDeploymentGroups": ("deploymentGroups",),
+        "GetDeploymentGroup": ("deploymentGroupInfo",),
+    },
     listings=("ListApplications", "ListDeploymentGroups"),
 )
 

@@ -37,7 +37,11 @@ from runbook_guard.engine.errors import InputError
 
 DEFAULT_REGION = "us-east-1"
 
-IDENTITY_API = declare(OperationSet("sts.identity", "sts", ("GetCallerIdentity",)))
+IDENTITY_API = declare(
+    OperationSet(
+        "sts.identity", "sts", ("GetCallerIdentity",), answers={"GetCallerIdentity": ("Account",)}
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -225,7 +229,9 @@ class Context:
 
 #: AssumeRole is made with the *caller's* credentials, not the collecting role's, so it is
 #: deliberately outside the read-only policy ``iam-policy`` prints (see its help).
-ASSUME_API = OperationSet("sts.assume", "sts", ("AssumeRole",))
+ASSUME_API = OperationSet(
+    "sts.assume", "sts", ("AssumeRole",), answers={"AssumeRole": ("Credentials",)}
+)
 
 
 def _arn_account(arn: str) -> str:

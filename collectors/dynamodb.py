@@ -42,6 +42,18 @@ API = OperationSet(
         "ListExports": {TABLE: ("Exports",)},
         "DescribeExport": {TABLE: ("Exports",)},
     },
+    # DescribeContributorInsights is stored whole; its status is in every answer (DISABLED
+    # when off), the rest only once Contributor Insights has been enabled.
+    answers={
+        "ListTables": ("TableNames",),
+        "DescribeTable": ("Table",),
+        "DescribeContinuousBackups": ("ContinuousBackupsDescription",),
+        "DescribeTimeToLive": ("TimeToLiveDescription",),
+        "DescribeContributorInsights": ("ContributorInsightsStatus",),
+        "ListBackups": ("BackupSummaries",),
+        "ListExports": ("ExportSummaries",),
+        "DescribeExport": ("ExportDescription",),
+    },
     listings=("ListTables",),
 )
 

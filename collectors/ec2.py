@@ -27,6 +27,7 @@ API = OperationSet(
             SECURITY_GROUP: [Shape("ec2", "DescribeSecurityGroups", ("SecurityGroups[]",))]
         }
     },
+    answers={"DescribeSecurityGroups": ("SecurityGroups",)},
     listings=("DescribeSecurityGroups",),
 )
 

@@ -37,6 +37,12 @@ API = OperationSet(
             SERVICE: [Shape("ecs", "DescribeServices", ("services[]",)), "clusterName"]
         },
     },
+    answers={
+        "ListClusters": ("clusterArns",),
+        "DescribeClusters": ("clusters", "failures"),
+        "ListServices": ("serviceArns",),
+        "DescribeServices": ("services", "failures"),
+    },
     listings=("ListClusters", "ListServices"),
 )
 #: At most this many names per DescribeClusters / DescribeServices call (ECS API Reference).

@@ -25,6 +25,7 @@ API = OperationSet(
     fills={
         "GetFreeTierUsage": {USAGE: [Shape("freetier", "GetFreeTierUsage", ("freeTierUsages[]",))]}
     },
+    answers={"GetFreeTierUsage": ("freeTierUsages",)},
     listings=("GetFreeTierUsage",),
 )
 #: The offer fields the id is made of, in order.

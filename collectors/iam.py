@@ -106,6 +106,13 @@ API = OperationSet(
         "ListAccessKeys": {USER: ("AccessKeys",), ACCESS_KEY: KEY_FIELDS},
         "GetAccessKeyLastUsed": {USER: ("AccessKeys",), ACCESS_KEY: LAST_USED},
     },
+    answers={
+        "GenerateCredentialReport": ("State",),
+        "GetCredentialReport": ("Content",),
+        "ListUsers": ("Users",),
+        "ListAccessKeys": ("AccessKeyMetadata",),
+        "GetAccessKeyLastUsed": ("AccessKeyLastUsed",),
+    },
     # Only ListUsers: ListAccessKeys lists the keys, but it would then count as a listing of
     # users too (listings are per operation set), whose AccessKeys it fills only once called.
     listings=("ListUsers",),
@@ -271,18 +278,21 @@ def _list_keys(call: Call, listed: Listed) -> Listed:
         data = {k: key[k] for k in KEY_FIELDS if k in key}
         name = f"{listed.name}/{key['AccessKeyId']}"
         if listed.for_user or (last_use_read and _key_selected(call, name, data)):
-            _last_used(call, listed.name, data)
+            _last_used(call, listed.name, data, listed.for_user)
         listed.keys.append(data)
     return listed
 
 
-def _last_used(call: Call, user: str, data: dict[str, Any]) -> None:
+def _last_used(call: Call, user: str, data: dict[str, Any], for_user: bool) -> None:
+    """A key's last use; a failure leaves it undecided on the key and, when the key is also
+    one of the user's ``AccessKeys`` items, on the user's ``AccessKeys`` too."""
+    attribution: list[tuple[str, list[str]]] = [(ACCESS_KEY, list(LAST_USED))]
+    attribution += [(USER, ["AccessKeys"])] if for_user else []
     last = call.request(
         "GetAccessKeyLastUsed",
         AccessKeyId=data["AccessKeyId"],
         resource=_key_arn(call, user, str(data["AccessKeyId"])),
-        resource_type=ACCESS_KEY,
-        data_keys=list(LAST_USED),
+        attribution=attribution,
     )
     if last is not None:
         used = last.get("AccessKeyLastUsed") or {}

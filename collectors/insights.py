@@ -68,6 +68,7 @@ API = declare(
         "logs.insights",
         "logs",
         ("StartQuery", "GetQueryResults"),
+        answers={"StartQuery": ("queryId",), "GetQueryResults": ("status",)},
         rates={"StartQuery": REQUESTS_PER_SECOND, "GetQueryResults": REQUESTS_PER_SECOND},
     )
 )

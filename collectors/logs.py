@@ -30,13 +30,20 @@ API = OperationSet(
     fills={
         "DescribeLogGroups": {LOG_GROUP: (Shape("logs", "DescribeLogGroups", ("logGroups[]",)),)}
     },
+    answers={"DescribeLogGroups": ("logGroups",)},
     listings=("DescribeLogGroups",),
 )
 #: FilterLogEvents is paced at AWS's quota for it: 5 transactions per second per account and
 #: Region, which cannot be raised (AWS re:Post Knowledge Center, "How do I determine
 #: throttling in my CloudWatch logs?").
 EVENTS_API = declare(
-    OperationSet("logs.events", "logs", ("FilterLogEvents",), rates={"FilterLogEvents": 5.0})
+    OperationSet(
+        "logs.events",
+        "logs",
+        ("FilterLogEvents",),
+        answers={"FilterLogEvents": ("events",)},
+        rates={"FilterLogEvents": 5.0},
+    )
 )
 
 

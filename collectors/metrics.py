@@ -25,7 +25,14 @@ from runbook_guard.engine.plan import MetricQuery
 
 __all__ = ["API", "MAX_QUERIES", "Wanted", "attribution", "fetch", "fold", "series_key"]
 
-API = declare(OperationSet("cloudwatch.metrics", "cloudwatch", ("GetMetricData",)))
+API = declare(
+    OperationSet(
+        "cloudwatch.metrics",
+        "cloudwatch",
+        ("GetMetricData",),
+        answers={"GetMetricData": ("MetricDataResults",)},
+    )
+)
 MAX_QUERIES = 500
 
 #: One selected (resource, query) pair; the resource is the snapshot envelope, mutated in place.

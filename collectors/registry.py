@@ -49,6 +49,11 @@ class OperationSet:
     #: Per operation, the top-level ``data`` keys it fills, per resource type (see fills.py).
     #: A listing fills what its items carry; a detail call, what it merges or stores.
     fills: Mapping[str, Fills] = field(default_factory=dict)
+    #: Per operation, the members of a successful answer the collector reads. Each must be in
+    #: the answer unless ``calls.MAY_BE_ABSENT`` records that AWS leaves it out for "none":
+    #: ``Call`` turns an answer without one (an empty 200 body) into an ``UnexpectedShape``
+    #: error on the keys the call fills, never into "nothing configured".
+    answers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: The operations that enumerate a type (their keys are there for every listed resource).
     listings: tuple[str, ...] = ()
     #: Per operation, at most this many calls in flight per (account, region): for the APIs

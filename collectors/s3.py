@@ -51,6 +51,14 @@ API = OperationSet(
         "GetBucketReplication": {BUCKET: ("ReplicationConfiguration",)},
         "GetBucketEncryption": {BUCKET: ("ServerSideEncryptionConfiguration",)},
     },
+    answers={
+        "ListBuckets": ("Buckets",),
+        "GetBucketLocation": ("LocationConstraint",),
+        "GetBucketVersioning": ("Status", "MFADelete"),
+        "GetBucketLifecycleConfiguration": ("Rules",),
+        "GetBucketReplication": ("ReplicationConfiguration",),
+        "GetBucketEncryption": ("ServerSideEncryptionConfiguration",),
+    },
     listings=("ListBuckets",),
 )
 

@@ -30,6 +30,7 @@ API = OperationSet(
         "ListQueues": {QUEUE: ("QueueUrl",)},
         "GetQueueAttributes": {QUEUE: ("Attributes",)},
     },
+    answers={"ListQueues": ("QueueUrls",), "GetQueueAttributes": ("Attributes",)},
     listings=("ListQueues",),
 )
 JSON_ATTRIBUTES = frozenset({"RedrivePolicy", "RedriveAllowPolicy", "Policy"})

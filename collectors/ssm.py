@@ -27,6 +27,7 @@ API = OperationSet(
     fills={
         "DescribeParameters": {PARAMETER: (Shape("ssm", "DescribeParameters", ("Parameters[]",)),)}
     },
+    answers={"DescribeParameters": ("Parameters",)},
     listings=("DescribeParameters",),
 )
 #: Values in one ``ParameterStringFilter`` ("Maximum number of 50 items", botocore model).

@@ -218,12 +218,15 @@ def test_a_second_page_is_requested_with_the_first_pages_token(
     params = REQUIRED.get(operation, {})
     first = {**params, config["limit_key"]: PAGE} if "limit_key" in config else dict(params)
     method = xform_name(operation)
-    page_one: dict[str, Any] = {key: [ITEMS[key]], config["output_token"]: TOKEN}
+    # The other lists every page must carry (DescribeAlarms' CompositeAlarms), empty.
+    others: dict[str, Any] = {m: [] for m in api.answers.get(operation, ()) if m != key}
+    page_one: dict[str, Any] = {key: [ITEMS[key]], **others, config["output_token"]: TOKEN}
     if "more_results" in config:  # IAM: IsTruncated says whether Marker means more
         page_one[config["more_results"]] = True
     with Stubber(client) as stub:
         stub.add_response(method, page_one, first)
-        stub.add_response(method, {key: [ITEMS[key]]}, {**first, config["input_token"]: TOKEN})
+        last_page = {key: [ITEMS[key]], **others}
+        stub.add_response(method, last_page, {**first, config["input_token"]: TOKEN})
         call = Call(api, client, Journal(), "123456789012", "us-east-1", "t", page_size=PAGE)
         items = call.items(operation, key, **params)
         stub.assert_no_pending_responses()
