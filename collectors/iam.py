@@ -211,6 +211,9 @@ class Listed:
     selected: bool
     for_user: bool
     keys: list[dict[str, Any]] | None = None
+    #: False when a key's last use failed: the keys exist (each with its error), but the
+    #: user's ``AccessKeys`` would carry a key without its last use, so it stays absent.
+    keys_whole: bool = True
 
     @property
     def name(self) -> str:
@@ -277,13 +280,14 @@ def _list_keys(call: Call, listed: Listed) -> Listed:
     for key in found:
         data = {k: key[k] for k in KEY_FIELDS if k in key}
         name = f"{listed.name}/{key['AccessKeyId']}"
-        if listed.for_user or (last_use_read and _key_selected(call, name, data)):
-            _last_used(call, listed.name, data, listed.for_user)
+        wanted = listed.for_user or (last_use_read and _key_selected(call, name, data))
+        if wanted and not _last_used(call, listed.name, data, listed.for_user):
+            listed.keys_whole = False
         listed.keys.append(data)
     return listed
 
 
-def _last_used(call: Call, user: str, data: dict[str, Any], for_user: bool) -> None:
+def _last_used(call: Call, user: str, data: dict[str, Any], for_user: bool) -> bool:
     """A key's last use; a failure leaves it undecided on the key and, when the key is also
     one of the user's ``AccessKeys`` items, on the user's ``AccessKeys`` too."""
     attribution: list[tuple[str, list[str]]] = [(ACCESS_KEY, list(LAST_USED))]
@@ -294,12 +298,14 @@ def _last_used(call: Call, user: str, data: dict[str, Any], for_user: bool) -> N
         resource=_key_arn(call, user, str(data["AccessKeyId"])),
         attribution=attribution,
     )
-    if last is not None:
-        used = last.get("AccessKeyLastUsed") or {}
-        if used.get("LastUsedDate"):
-            data["LastUsedDate"] = used["LastUsedDate"]
-        data["LastUsedService"] = used.get("ServiceName")
-        data["LastUsedRegion"] = used.get("Region")
+    if last is None:
+        return False
+    used = last.get("AccessKeyLastUsed") or {}
+    if used.get("LastUsedDate"):
+        data["LastUsedDate"] = used["LastUsedDate"]
+    data["LastUsedService"] = used.get("ServiceName")
+    data["LastUsedRegion"] = used.get("Region")
+    return True
 
 
 def _key_arn(call: Call, user: str, key_id: str) -> str:
@@ -334,7 +340,7 @@ def _users(call: Call, listed: list[Listed] | None, report: Report | None) -> li
                 # Absent, not [], where the keys are unknown: the recorded error (ListUsers for
                 # everyone, ListAccessKeys for this user) names ``AccessKeys``, so rules
                 # reading it are errors.
-                if one.for_user and one.keys is not None:
+                if one.for_user and one.keys is not None and one.keys_whole:
                     data["AccessKeys"] = one.keys
             found.append((str(user["Arn"]), one.name, data))
         if ROOT_ROW in rows:

@@ -48,10 +48,6 @@ ERRORS = ("access-denied", "throttled", "read-timeout", "http-500")
 
 #: Defects the matrix found, by (operation, fault kinds), in files other sessions own.
 KNOWN_DEFECTS: dict[tuple[str, tuple[str, ...]], str] = {
-    ("GetAccessKeyLastUsed", FAULT_KINDS): (
-        "iam.py stores a user's AccessKeys even when a key's last use failed (the error names "
-        "them): iam.deployer-single-active-key still decides"
-    ),
     ("DescribeTable", (*ERRORS, *SILENT_200)): (
         "dynamodb.throttled-requests keeps its status when GlobalSecondaryIndexes, which its "
         "{each:...} metric dimension reads, is unknown (engine/evaluate.py, metrics.py)"
