@@ -127,6 +127,7 @@ def evaluate(
         waiver_list,
         fail_on=prepared.fail_on,
         coverage=coverage_of(prepared.policy_set),
+        waiver_max_days=prepared.config.waiver_max_days,
     )
 
 

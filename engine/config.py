@@ -9,6 +9,7 @@ from typing import Any
 
 from runbook_guard.engine.errors import InputError
 from runbook_guard.engine.loader import schema_problems
+from runbook_guard.engine.waivers import DEFAULT_MAX_EXPIRY_DAYS
 from runbook_guard.engine.yamlsafe import load_yaml
 
 #: Statuses that block the gate for each --fail-on level. error blocks unless 'never':
@@ -30,6 +31,8 @@ class Config:
     profile: str | None = None
     role_arns: list[str] = field(default_factory=list)
     fail_on: str = "fail"
+    #: How far after the evaluation a waiver may expire (engine/waivers.py; default 365 days).
+    waiver_max_days: int = DEFAULT_MAX_EXPIRY_DAYS
 
 
 def load_config(path: Path | None) -> Config:
@@ -51,6 +54,7 @@ def load_config(path: Path | None) -> Config:
         profile=data.get("profile"),
         role_arns=list(data.get("role_arns", [])),
         fail_on=str(data.get("fail_on", "fail")),
+        waiver_max_days=int(data.get("waiver_max_days", DEFAULT_MAX_EXPIRY_DAYS)),
     )
 
 

@@ -15,7 +15,11 @@ from runbook_guard.engine.loader import PolicySet
 from runbook_guard.engine.rules import CompiledRule
 from runbook_guard.engine.snapshot import Snapshot
 from runbook_guard.engine.timeutil import iso
-from runbook_guard.engine.waivers import apply_suppressions, apply_waivers
+from runbook_guard.engine.waivers import (
+    DEFAULT_MAX_EXPIRY_DAYS,
+    apply_suppressions,
+    apply_waivers,
+)
 
 #: ``not_applicable``: what a template cannot say before deploy (engine/phase.py); outside
 #: the gate and every pass rate, JUnit ``skipped``, no SARIF alert.
@@ -49,11 +53,12 @@ def build_results(
     waivers: Sequence[dict[str, Any]] = (),
     fail_on: str = "fail",
     coverage: Coverage | None = None,
+    waiver_max_days: int = DEFAULT_MAX_EXPIRY_DAYS,
 ) -> dict[str, Any]:
     """Evaluate and wrap the results with everything a reader needs to trust them."""
     results = evaluate_rules(rules, snapshot, now, policy_set.tables)
     renamed = {old: rule.id for rule in rules for old in rule.replaces}
-    register = apply_waivers(results, waivers, now, renamed)
+    register = apply_waivers(results, waivers, now, renamed, waiver_max_days)
     if snapshot.is_template:
         register += apply_suppressions(results, snapshot.resources, renamed)
     summary = _summary(results, rules)
