@@ -68,6 +68,11 @@ DECIDED_WITHOUT = {
     ("GetQueueAttributes", "sqs.visibility-timeout-covers-consumers"): (
         "a queue no function consumes is a note ('no consumers') whatever its timeout"
     ),
+    ("GetFunctionConcurrency", "sqs.work-queue-consumed"): (
+        "a queue no enabled event source mapping names fails ('no stack function consumes the"
+        " queue') whatever its would-be consumers' reserved concurrency; a queue with consumers"
+        " whose Concurrency is unknown is error"
+    ),
 }
 
 

@@ -52,10 +52,6 @@ KNOWN_DEFECTS: dict[tuple[str, tuple[str, ...]], str] = {
         "dynamodb.throttled-requests keeps its status when GlobalSecondaryIndexes, which its "
         "{each:...} metric dimension reads, is unknown (engine/evaluate.py, metrics.py)"
     ),
-    ("GetFunctionConcurrency", ERRORS): (
-        "sqs.work-queue-consumed stays fail when the related function's Concurrency is "
-        "unknown (engine/related.py)"
-    ),
 }
 
 
