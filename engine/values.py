@@ -8,12 +8,14 @@ read), so that "no data" is reported as such and never becomes a silent zero.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from runbook_guard.engine.access import ABSENT_UNSET, CompileError, compile_at
 from runbook_guard.engine.context import NO_DATA, UNDECIDED, EvalContext
 from runbook_guard.engine.paths import MISSING
+from runbook_guard.engine.reads import top_level_keys
 from runbook_guard.engine.timeutil import days_between, parse_timestamp
 
 Value = Callable[[EvalContext], Any]
@@ -115,6 +117,9 @@ def _path_value(at: tuple[str | int, ...], spec: dict[str, Any]) -> Value:
     return read
 
 
+_EACH_IN_KEY = re.compile(r"\{each:(.+?)\}")
+
+
 def _stored_value(
     at: tuple[str | int, ...], spec: dict[str, Any], source: str, keys: Mapping[str, str]
 ) -> Value:
@@ -126,12 +131,23 @@ def _stored_value(
         )
     key = keys[name]
     field = "metrics" if source == "metric" else "logs"
+    # A dimension {each:PATH} names series from the resource's data (a table's indexes): data
+    # a failed call left out would silently drop those series from the figure.
+    each_roots = frozenset(
+        root for path in _EACH_IN_KEY.findall(key) for root in top_level_keys(path)
+    )
 
     def read(ctx: EvalContext) -> Any:
         stored = ctx.resource.get(field, {})
         if key not in stored:
             blocked = ctx.blocked(frozenset({field, f"{field}.{key}"}))
             ctx.causes.extend(blocked or [f"{source} '{name}' ({key}) was not collected"])
+            return UNDECIDED
+        absent = frozenset(r for r in each_roots if r not in (ctx.resource.get("data") or {}))
+        blocked = ctx.blocked(absent) if absent else []
+        if blocked:
+            ctx.causes.extend(f"{source} '{name}' has series per {', '.join(sorted(absent))}: {why}"
+                              for why in blocked)  # fmt: skip
             return UNDECIDED
         value = stored[key]
         ctx.evidence[f"{source}.{name}"] = "no data" if value is None else value

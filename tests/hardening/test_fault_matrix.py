@@ -47,12 +47,7 @@ SILENT_200 = ("empty-200", "missing-field")
 ERRORS = ("access-denied", "throttled", "read-timeout", "http-500")
 
 #: Defects the matrix found, by (operation, fault kinds), in files other sessions own.
-KNOWN_DEFECTS: dict[tuple[str, tuple[str, ...]], str] = {
-    ("DescribeTable", (*ERRORS, *SILENT_200)): (
-        "dynamodb.throttled-requests keeps its status when GlobalSecondaryIndexes, which its "
-        "{each:...} metric dimension reads, is unknown (engine/evaluate.py, metrics.py)"
-    ),
-}
+KNOWN_DEFECTS: dict[tuple[str, tuple[str, ...]], str] = {}
 
 
 def _known(operation: str, kind: str) -> str | None:
