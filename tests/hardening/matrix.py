@@ -62,16 +62,19 @@ ENRICHMENT = {
     insights.API.owner: "logs",
 }
 
-#: (operation, rule): a rule that needs the operation's data on some resources only, with why
-#: the results that stand without it are right. Anything else a needy rule keeps is a defect.
-DECIDED_WITHOUT = {
+#: (operation, rule): a rule that needs the operation's data on some resources only, the one
+#: status that may stand without it, and why that is right. Any other status a needy rule keeps
+#: (a pass above all) is a defect.
+DECIDED_WITHOUT: dict[tuple[str, str], tuple[str, str]] = {
     ("GetQueueAttributes", "sqs.visibility-timeout-covers-consumers"): (
-        "a queue no function consumes is a note ('no consumers') whatever its timeout"
+        "note",
+        "a queue no function consumes is a note ('no consumers') whatever its timeout",
     ),
     ("GetFunctionConcurrency", "sqs.work-queue-consumed"): (
+        "fail",
         "a queue no enabled event source mapping names fails ('no stack function consumes the"
         " queue') whatever its would-be consumers' reserved concurrency; a queue with consumers"
-        " whose Concurrency is unknown is error"
+        " whose Concurrency is unknown is error",
     ),
 }
 
@@ -348,8 +351,9 @@ def _decisions(
     for rule in world.rules:
         if not needs(rule, world.reads[rule.id], target, outcome.types):
             continue
-        kept = sorted(set(after.get(rule.id, {}).values()) - {"error"})
-        if kept and (target.operation, rule.id) not in DECIDED_WITHOUT:
+        may_stand = DECIDED_WITHOUT.get((target.operation, rule.id), ("", ""))[0]
+        kept = sorted(set(after.get(rule.id, {}).values()) - {"error", may_stand})
+        if kept:
             problems.append(f"{rule.id} needed the data but is still {kept}")
     return problems
 
