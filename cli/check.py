@@ -43,9 +43,7 @@ from runbook_guard.cli.template_gate import (
     StackNameOption,
     TemplateOption,
     TemplateRequest,
-    join_live,
-    template_snapshot,
-    template_time,
+    judge_templates,
 )
 from runbook_guard.collectors import Scope, collect
 from runbook_guard.collectors.pool import DEFAULT_MAX_CONCURRENCY
@@ -88,21 +86,16 @@ def run_pipeline(
         raise typer.BadParameter(
             f"unknown format(s) {', '.join(unknown)}; use {', '.join(ALL_FORMATS)}"
         )
-    declared = None
-    if templates:
-        document = template_snapshot(templates, template_time(now))
-        declared = evaluate(prepared, Snapshot(document), None, waivers)
-        if not live:
-            write_json_atomic(output_dir / "snapshot.json", document)
-            write_json_atomic(output_dir / "results.json", declared)
-            write_reports(declared, default_paths(output_dir, formats),
-                          fail_on=prepared.fail_on, previous=previous)  # fmt: skip
-            return declared
-    snapshot = collect(collection_plan(prepared), scope)
-    write_json_atomic(output_dir / "snapshot.json", snapshot)
-    results = evaluate(prepared, Snapshot(snapshot), now, waivers)
-    if declared is not None:
-        join_live(results, declared, document)
+    declared = judge_templates(prepared, templates, now, waivers) if templates else None
+    if declared is not None and not live:
+        write_json_atomic(output_dir / "snapshot.json", declared.document)
+        results = declared.results
+    else:
+        snapshot = collect(collection_plan(prepared), scope)
+        write_json_atomic(output_dir / "snapshot.json", snapshot)  # kept if evaluation fails
+        results = evaluate(prepared, Snapshot(snapshot), now, waivers)
+        if declared is not None:
+            declared.join(results)
     write_json_atomic(output_dir / "results.json", results)
     paths = default_paths(output_dir, formats)
     write_reports(results, paths, fail_on=prepared.fail_on, previous=previous)
@@ -144,13 +137,8 @@ def check(
     With --template, judge the template before deploy instead (no AWS call), or beside the
     live stack with --live.
     """
-    templates = TemplateRequest(
-        list(template or []),
-        list(parameter_overrides or []),
-        config_env,
-        stack_name,
-        sarif_root,
-        account,
+    templates = TemplateRequest.of(
+        template, parameter_overrides, config_env, stack_name, sarif_root, account
     )
 
     def run() -> tuple[dict[str, Any], str]:

@@ -28,14 +28,12 @@ from runbook_guard.cli.template_gate import (
     StackNameOption,
     TemplateOption,
     TemplateRequest,
-    join_live,
-    template_snapshot,
-    template_time,
+    judge_templates,
 )
 from runbook_guard.engine.config import blocking
 from runbook_guard.engine.errors import InputError, problem
 from runbook_guard.engine.fileio import write_json_atomic
-from runbook_guard.engine.snapshot import Snapshot, load_snapshot
+from runbook_guard.engine.snapshot import load_snapshot
 from runbook_guard.reporters.console import print_summary
 
 
@@ -91,13 +89,8 @@ def evaluate(
     With both, the snapshot is judged and its findings are located on the template's lines,
     with drift marked where the template passes and the live resource does not.
     """
-    templates = TemplateRequest(
-        list(template or []),
-        list(parameter_overrides or []),
-        config_env,
-        stack_name,
-        sarif_root,
-        account,
+    templates = TemplateRequest.of(
+        template, parameter_overrides, config_env, stack_name, sarif_root, account
     )
 
     def run() -> tuple[dict[str, Any], str]:
@@ -111,17 +104,14 @@ def evaluate(
         inputs += [("template", path) for path in templates.paths]
         refuse_overwriting_inputs(output, inputs)
         prepared = prepare(config, policies, param, fail_on)
-        declared = None
-        if templates:
-            document = template_snapshot(templates, template_time(now))
-            declared = evaluate_snapshot(prepared, Snapshot(document), None, waivers)
+        declared = judge_templates(prepared, templates, now, waivers) if templates else None
         if snapshot is None:
             assert declared is not None
-            write_json_atomic(output, declared)
-            return declared, prepared.fail_on
+            write_json_atomic(output, declared.results)
+            return declared.results, prepared.fail_on
         results = evaluate_snapshot(prepared, load_snapshot(snapshot), now, waivers)
         if declared is not None:
-            join_live(results, declared, document)
+            declared.join(results)
         write_json_atomic(output, results)
         return results, prepared.fail_on
 

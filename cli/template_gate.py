@@ -18,7 +18,9 @@ from typing import Annotated, Any
 import typer
 
 from runbook_guard import __version__
+from runbook_guard.cli.pipeline import Prepared, evaluate
 from runbook_guard.engine.errors import InputError, problem
+from runbook_guard.engine.snapshot import Snapshot
 
 TemplateOption = Annotated[
     list[Path] | None,
@@ -74,6 +76,40 @@ class TemplateRequest:
 
     def __bool__(self) -> bool:
         return bool(self.paths)
+
+    @staticmethod
+    def of(
+        paths: Sequence[Path] | None,
+        overrides: Sequence[str] | None,
+        config_env: str,
+        stack_name: str | None,
+        sarif_root: Path | None,
+        account: str | None,
+    ) -> TemplateRequest:
+        """From a command's options (each command declares them: typer has no shared group)."""
+        return TemplateRequest(
+            list(paths or []), list(overrides or []), config_env, stack_name, sarif_root, account
+        )
+
+
+@dataclass
+class Judged:
+    """The templates as read (the snapshot document) and the rules' results on them."""
+
+    document: dict[str, Any]
+    results: dict[str, Any]
+
+    def join(self, live: dict[str, Any]) -> int:
+        """Locate a live run's results on these templates and mark drift (``join_live``)."""
+        return join_live(live, self.results, self.document)
+
+
+def judge_templates(
+    prepared: Prepared, request: TemplateRequest, now: str | None, waivers: Path | None
+) -> Judged:
+    """Read the templates and evaluate the prepared rules on them, as of ``--now`` or now."""
+    document = template_snapshot(request, template_time(now))
+    return Judged(document, evaluate(prepared, Snapshot(document), None, waivers))
 
 
 def _overrides(pairs: Sequence[str]) -> dict[str, str]:
