@@ -1,5 +1,5 @@
-"""The qa agent worker: one SQS batch at a time; failed messages go back to the queue and,
-after maxReceiveCount receives, to the qa DLQ."""
+"""The agent workers' handler (pm, dev, qa, ops: one code, four functions): one SQS batch at a
+time; failed messages go back to the queue and, after maxReceiveCount receives, to its DLQ."""
 
 import json
 
