@@ -109,15 +109,24 @@ ACTIONS = (
     Field("OKActions", "OKActions", [], listed),
     Field("InsufficientDataActions", "InsufficientDataActions", [], listed),
 )
+
+
+def _alarm_head(kind: str) -> tuple[Field, ...]:
+    """What metric and composite alarms share: name, ARN, description, type and actions."""
+    return (
+        Field("AlarmName", "AlarmName", derive=the_name),
+        Field("AlarmArn", "AlarmName", derive=_alarm_arn),
+        Field("AlarmDescription", "AlarmDescription"),
+        Field("AlarmType", derive=constant(kind)),
+        *ACTIONS,
+    )
+
+
 ALARM = Table(
     "aws.cloudwatch.alarm",
     "AWS::CloudWatch::Alarm",
     fields=(
-        Field("AlarmName", "AlarmName", derive=the_name),
-        Field("AlarmArn", "AlarmName", derive=_alarm_arn),
-        Field("AlarmDescription", "AlarmDescription"),
-        Field("AlarmType", derive=constant("MetricAlarm")),
-        *ACTIONS,
+        *_alarm_head("MetricAlarm"),
         Field("MetricName", "MetricName"),
         Field("Namespace", "Namespace"),
         Field("Statistic", "Statistic"),
@@ -141,11 +150,7 @@ COMPOSITE_ALARM = Table(
     "aws.cloudwatch.alarm",
     "AWS::CloudWatch::CompositeAlarm",
     fields=(
-        Field("AlarmName", "AlarmName", derive=the_name),
-        Field("AlarmArn", "AlarmName", derive=_alarm_arn),
-        Field("AlarmDescription", "AlarmDescription"),
-        Field("AlarmType", derive=constant("CompositeAlarm")),
-        *ACTIONS,
+        *_alarm_head("CompositeAlarm"),
         Field("AlarmRule", "AlarmRule"),
         Field("ActionsSuppressor", "ActionsSuppressor"),
         Field("ActionsSuppressorWaitPeriod", "ActionsSuppressorWaitPeriod", convert=integer),
