@@ -1,14 +1,5 @@
-"""Imports every command module so that each registers itself on the app."""
+"""Registers every command on the app (the help screen and tests need them all)."""
 
-from runbook_guard.cli import (  # noqa: F401
-    check,
-    collect,
-    coverage,
-    demo,
-    evaluate,
-    iam_policy,
-    policy_commands,
-    report,
-    rules,
-    version,
-)
+from runbook_guard.cli.app import register_commands
+
+register_commands()
