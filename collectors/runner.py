@@ -29,6 +29,7 @@ from runbook_guard.collectors import insights, logs, metrics
 from runbook_guard.collectors.calls import GLOBAL_REGION, Call, jsonable
 from runbook_guard.collectors.context import Account, Context, Scope
 from runbook_guard.collectors.journal import Attribution, Journal, Problem
+from runbook_guard.collectors.preflight import require_a_readable_account
 from runbook_guard.collectors.registry import (
     COLLECTORS,
     Collector,
@@ -50,6 +51,7 @@ def collect(plan: CollectionPlan, scope: Scope) -> dict[str, Any]:
     context = Context(scope, journal)
     accounts = context.accounts()
     known = [a for a in accounts if a.id is not None]
+    require_a_readable_account(len(known), journal.errors, len(accounts))
     for failed in (a for a in accounts if a.id is None):
         for resource_type in plan.types:
             journal.listed(resource_type, failed.fallback_id, GLOBAL_REGION, False)

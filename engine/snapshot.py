@@ -7,7 +7,7 @@ for which resource and which data keys.
 from __future__ import annotations
 
 import itertools
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,8 @@ ACCESS_DENIED = {
 
 _NO_CAUSES: list[str] = []
 GLOBAL_REGION = "global"
+#: Calls that establish who the collection is: when they fail, the account lists nothing.
+IDENTITY_OPERATIONS = frozenset({"GetCallerIdentity", "AssumeRole"})
 
 
 def describe_error(error: Mapping[str, Any]) -> str:
@@ -155,15 +157,27 @@ class Snapshot:
         return missing
 
     def _listing_cause(self, entry: Mapping[str, Any]) -> str:
-        reasons = [
+        """Why a listing is incomplete, each distinct reason once with its count.
+
+        An account whose identity failed (its role refused, its token expired) lists nothing:
+        the identity error is the reason for every one of its listings. The same failure
+        repeated (eleven CloudTrail lookups) is one reason counted 11 times, not eleven copies.
+        """
+        reasons = Counter(
             describe_error(e)
             for e in self.errors
-            if e.get("resource_type") == entry["type"]
-            and e["region"] == entry["region"]
-            and e.get("account", entry["account"]) == entry["account"]
-            and not e.get("resource")
-        ]
-        detail = f": {'; '.join(reasons)}" if reasons else ""
+            if e.get("account", entry["account"]) == entry["account"]
+            and (
+                e.get("operation") in IDENTITY_OPERATIONS
+                or (
+                    e.get("resource_type") == entry["type"]
+                    and e["region"] == entry["region"]
+                    and not e.get("resource")
+                )
+            )
+        )
+        listed = [f"{text} \u00d7{count}" if count > 1 else text for text, count in reasons.items()]
+        detail = f": {'; '.join(listed)}" if listed else ""
         return (
             f"listing {entry['type']} in {entry['account']}/{entry['region']} was incomplete"
             f"{detail}"

@@ -188,21 +188,42 @@ def test_role_arns_collect_each_account(seeded: Seeded, run: Run) -> None:
     assert all(c["complete"] for c in snapshot["coverage"])
 
 
-def test_a_role_that_cannot_be_assumed_marks_its_account_incomplete(
+def test_a_role_that_cannot_be_assumed_among_readable_accounts_marks_only_its_account(
     seeded: Seeded, run: Run, hooked: Callable[..., Any]
 ) -> None:
-    factory = hooked(("before-call.sts.AssumeRole", denied("AccessDenied", 403)))
+    refused = "arn:aws:iam::222222222222:role/audit"
+
+    def refuse_one(params: dict[str, Any], **kwargs: Any) -> Any:
+        return denied("AccessDenied", 403)() if refused in str(params.get("body")) else None
+
+    factory = hooked(("before-call.sts.AssumeRole", refuse_one))
     snapshot = run(
         plan_of("aws.sqs.queue"),
         session_factory=factory,
-        role_arns=["arn:aws:iam::222222222222:role/audit"],
+        role_arns=[refused, "arn:aws:iam::123456789012:role/audit"],
     )
     [error] = snapshot["errors"]
     assert (error["operation"], error["account"]) == ("AssumeRole", "222222222222")
-    assert snapshot["coverage"] == [
-        {"type": "aws.sqs.queue", "account": "222222222222", "region": "global", "complete": False}
-    ]
-    assert snapshot["resources"] == []
+    assert {(c["account"], c["complete"]) for c in snapshot["coverage"]} == {
+        ("222222222222", False),
+        ("123456789012", True),
+    }
+    assert {r["account"] for r in snapshot["resources"]} == {"123456789012"}
+
+
+def test_a_single_role_that_cannot_be_assumed_stops_the_run_with_its_cause(
+    seeded: Seeded, run: Run, hooked: Callable[..., Any]
+) -> None:
+    factory = hooked(("before-call.sts.AssumeRole", denied("AccessDenied", 403)))
+    with pytest.raises(InputError) as raised:
+        run(
+            plan_of("aws.sqs.queue"),
+            session_factory=factory,
+            role_arns=["arn:aws:iam::222222222222:role/audit"],
+        )
+    [line] = raised.value.problems
+    assert "arn:aws:iam::222222222222:role/audit: role not assumable" in line
+    assert "trust policy" in line
 
 
 def test_an_unknown_profile_is_bad_input(aws_env: None, run: Run) -> None:
@@ -210,7 +231,7 @@ def test_an_unknown_profile_is_bad_input(aws_env: None, run: Run) -> None:
         run(plan_of("aws.sqs.queue"), profile="no-such-profile-here")
 
 
-def test_no_credentials_is_an_error_not_a_crash(
+def test_no_credentials_stops_the_run_in_one_line_not_a_crash(
     aws_env: None, run: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
@@ -218,12 +239,13 @@ def test_no_credentials_is_an_error_not_a_crash(
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    snapshot = run(plan_of("aws.sqs.queue"))
-    [error] = snapshot["errors"]
-    assert (error["operation"], error["code"]) == ("GetCallerIdentity", "NoCredentialsError")
-    assert snapshot["coverage"] == [
-        {"type": "aws.sqs.queue", "account": "unknown", "region": "global", "complete": False}
-    ]
+    with pytest.raises(InputError) as raised:
+        run(plan_of("aws.sqs.queue"))
+    [line] = raised.value.problems
+    assert line.startswith(
+        "cannot read the account, nothing collected: account unknown: no credentials"
+    )
+    assert "sts:GetCallerIdentity failed (NoCredentialsError)" in line
 
 
 def test_no_progress_output_off_a_terminal(

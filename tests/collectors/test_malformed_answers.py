@@ -14,6 +14,7 @@ from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 from runbook_guard.collectors.calls import MAY_BE_ABSENT
 from runbook_guard.demo.stack import Seeded
+from runbook_guard.engine.errors import InputError
 from runbook_guard.engine.plan import CollectionPlan
 
 Snapshot = dict[str, Any]
@@ -108,13 +109,11 @@ def test_list_queues_without_queue_urls_means_no_queues(
 
 
 @pytest.mark.parametrize("parsed", [{}, {"Account": ""}, {"UserId": "x"}])
-def test_an_empty_caller_identity_answer_is_recorded_not_raised(
+def test_an_empty_caller_identity_answer_stops_the_run_naming_the_call(
     seeded: Seeded, run: Run, hooked: Callable[..., Any], parsed: dict[str, Any]
 ) -> None:
     factory = hooked(("before-call.sts.GetCallerIdentity", answering(parsed)))
-    snapshot = run(plan_of("aws.sqs.queue"), session_factory=factory)
-    [error] = [e for e in snapshot["errors"] if e["operation"] == "GetCallerIdentity"]
-    assert error["code"] == "UnexpectedShape"
-    assert error["iam_action"] == "sts:GetCallerIdentity"
-    assert snapshot["resources"] == []
-    assert not any(c["complete"] for c in snapshot["coverage"])
+    with pytest.raises(InputError) as raised:
+        run(plan_of("aws.sqs.queue"), session_factory=factory)
+    [line] = raised.value.problems
+    assert "sts:GetCallerIdentity failed (UnexpectedShape)" in line
