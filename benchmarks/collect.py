@@ -19,13 +19,17 @@ both processes from start to exit, interpreter start-up included.
 The minimum is computed from the plan the CLI builds (``cli.pipeline.prepare`` and
 ``collection_plan``), the snapshot's resources and the collectors' declarations
 (``OperationSet.fills``): see ``minimum_calls``. Also measured: moto's own cost per call
-(``collect.py probe``: trivial ``sqs ListQueues`` calls from another process, 1 and 32 in
-flight; ``collect.py probe-metrics``: one GetMetricData of each shape the pack sends, at each
+(``moto_cost``: trivial calls, and one GetMetricData of each shape the pack sends, at each
 copies), and flatness (2,000 queues and 2,000 log groups no prefix of either policy set starts
 with, added to the copies=10 stack). Prints Markdown tables; asserts nothing.
 
+The server answers GetMetricData from an index (``metric_index``: moto's own answers, without
+moto's scan of every datapoint per period, which at copies=50 was most of the pack's time);
+``--moto-metrics`` measures with moto's own code instead.
+
 Usage: python benchmarks/collect.py [--copies 1 10 50] [--latency 0 40] [--policies five pack]
        [--repeat 3] [--keep median|lowest] [--max-attempts 1] [--no-flatness] [--explain]
+       [--moto-metrics]
 """
 
 from __future__ import annotations
@@ -45,7 +49,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from resource import RUSAGE_SELF, getrusage
 from typing import TYPE_CHECKING, Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run by path: ``benchmarks`` is this script's package
+    sys.path.insert(0, str(ROOT))
 
 if TYPE_CHECKING:
     from runbook_guard.collectors.registry import Collector
@@ -348,7 +357,9 @@ def wrap(stats_path: str, latency_ms: float, cli_args: list[str]) -> None:
     finally:
         stats = {"peak": state["peak"], "http_requests": state["attempts"], "calls": calls}
         stats |= {"spans": spans, "exit": time.perf_counter() - origin}
-        Path(stats_path).write_text(json.dumps({**stats, "rss_kib": _peak_rss_kib()}))
+        usage = getrusage(RUSAGE_SELF)
+        stats |= {"rss_kib": _peak_rss_kib(), "cpu": usage.ru_utime + usage.ru_stime}
+        Path(stats_path).write_text(json.dumps(stats))
 
 
 def _peak_rss_kib() -> int:
@@ -363,92 +374,6 @@ def _peak_rss_kib() -> int:
     return 0
 
 
-def probe(calls: int, threads: int) -> None:
-    """Print the seconds ``calls`` trivial ``sqs ListQueues`` calls take (a prefix nothing has)."""
-    import boto3
-
-    client = boto3.Session().client("sqs", region_name=REGION)
-    client.list_queues(QueueNamePrefix="zz-probe")  # connection and model warm-up
-    started = time.perf_counter()
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(lambda _: client.list_queues(QueueNamePrefix="zz-probe"), range(calls)))
-    print(json.dumps({"calls": calls, "seconds": time.perf_counter() - started}))
-
-
-#: GetMetricData shapes the pack sends: (queries, window seconds, period seconds).
-METRIC_SHAPES = ((100, 86400, 3600), (10, 7 * 86400, 300))
-
-
-def probe_metrics() -> None:
-    """Print the seconds one GetMetricData takes for each of METRIC_SHAPES.
-
-    moto answers a MetricStat query by scanning every datapoint of the window once per period,
-    so its cost grows with queries x periods x datapoints held: the seeded copies count.
-    """
-    from datetime import timedelta, timezone
-
-    import boto3
-
-    client = boto3.Session().client("cloudwatch", region_name=REGION)
-    end = datetime.now(timezone.utc).replace(second=0, microsecond=0)
-    seconds = []
-    for count, window, period in METRIC_SHAPES:
-        queries: list[Any] = [
-            {
-                "Id": f"q{n}",
-                "MetricStat": {
-                    "Metric": {
-                        "Namespace": "AWS/Lambda",
-                        "MetricName": "Errors",
-                        "Dimensions": [{"Name": "FunctionName", "Value": f"probe-{n}"}],
-                    },
-                    "Period": period,
-                    "Stat": "Sum",
-                },
-            }
-            for n in range(count)
-        ]
-        started = time.perf_counter()
-        client.get_metric_data(
-            MetricDataQueries=queries, StartTime=end - timedelta(seconds=window), EndTime=end
-        )
-        seconds.append(time.perf_counter() - started)
-    print(json.dumps(seconds))
-
-
-def moto_metric_cost(env: Mapping[str, str]) -> str:
-    """moto's GetMetricData time per shape, from a separate process, as words."""
-    answer = subprocess.run(
-        [sys.executable, __file__, "probe-metrics"],
-        env=dict(env),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return ", ".join(
-        f"{count} series of {window // 86400} d at {period} s: {took:.2f} s"
-        for (count, window, period), took in zip(
-            METRIC_SHAPES, json.loads(answer.stdout), strict=True
-        )
-    )
-
-
-def moto_cost(env: Mapping[str, str], calls: int = 400) -> list[tuple[int, float]]:
-    """(calls in flight, calls a second) of trivial calls, from a separate process."""
-    rates = []
-    for threads in (1, 32):
-        answer = subprocess.run(
-            [sys.executable, __file__, "probe", str(calls), str(threads)],
-            env=dict(env),
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        figures = json.loads(answer.stdout)
-        rates.append((threads, figures["calls"] / figures["seconds"]))
-    return rates
-
-
 # --- timing the two processes ------------------------------------------------------------------
 
 
@@ -460,6 +385,12 @@ class Process:
     @property
     def rss_mib(self) -> float:
         return float(self.stats["rss_kib"]) / 1024
+
+    @property
+    def cpu(self) -> float:
+        """CPU seconds the process used (user + system): other work on a shared machine
+        inflates it less than the process's wall time."""
+        return float(self.stats["cpu"])
 
 
 def timed(command: Sequence[str], latency_ms: float, env: Mapping[str, str], cwd: Path) -> Process:
@@ -498,6 +429,10 @@ class Sample:
     def wall(self) -> float:
         return self.collect.seconds + self.evaluate.seconds
 
+    @property
+    def cpu(self) -> float:
+        return self.collect.cpu + self.evaluate.cpu
+
 
 def once(selection: list[str], latency_ms: float, settings: Settings, work: Path) -> Sample:
     """Collect and evaluate in ``work``, each in its own process (no latency in evaluate)."""
@@ -520,6 +455,8 @@ class Run:
     sample: Sample
     minimum: Counter[str]
     walls: list[float] = field(default_factory=list)
+    #: The 1-minute load average when its samples ended (the machine is shared).
+    load: float = 0.0
 
     @property
     def calls(self) -> int:
@@ -537,8 +474,10 @@ class Run:
             f"| {self.policies} | {self.copies} | {self.latency_ms:g} ms "
             f"| {len(sample.snapshot['resources'])} | {self.calls} | {sum(self.minimum.values())} "
             f"| {self.ratio:.2f} | {sample.wall:.2f} | {sample.collect.seconds:.2f} "
-            f"({collecting:.2f}) | {sample.evaluate.seconds:.2f} | {sample.collect.rss_mib:.0f} / "
-            f"{sample.evaluate.rss_mib:.0f} | {sample.collect.stats['peak']} / "
+            f"({collecting:.2f}) | {sample.evaluate.seconds:.2f} "
+            f"| {sample.collect.cpu:.2f} / {sample.evaluate.cpu:.2f} "
+            f"| {sample.collect.rss_mib:.0f} / {sample.evaluate.rss_mib:.0f} "
+            f"| {sample.collect.stats['peak']} / "
             f"{metadata.get('max_concurrency', '-')} | {len(sample.snapshot['errors'])} |"
         )
 
@@ -579,9 +518,9 @@ class Run:
 
 HEADER = (
     "| policies | copies | latency | resources | calls | minimum | calls/min | wall s "
-    "| collect s (collecting) | evaluate s | peak RSS MiB collect / evaluate "
-    "| in flight peak / max | errors |\n"
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    "| collect s (collecting) | evaluate s | CPU s collect / evaluate "
+    "| peak RSS MiB collect / evaluate | in flight peak / max | errors |\n"
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 )
 
 
@@ -598,7 +537,8 @@ def measure(policies: str, copies: int, latency_ms: float, settings: Settings) -
     kept = samples[0] if settings.keep == "lowest" else samples[len(samples) // 2]
     plan = collection_plan(prepare(None, [Path(p) for p in selection[1::2]] or None, None))
     minimum = minimum_calls(plan, kept.snapshot)
-    return Run(policies, copies, latency_ms, kept, minimum, [s.wall for s in samples])
+    walls = [s.wall for s in samples]
+    return Run(policies, copies, latency_ms, kept, minimum, walls, os.getloadavg()[0])
 
 
 # --- the stack -----------------------------------------------------------------------------------
@@ -658,14 +598,26 @@ def main(argv: Sequence[str]) -> None:
     parser.add_argument(
         "--explain", action="store_true", help="per-operation calls vs minimum, and when they ran"
     )
+    parser.add_argument(
+        "--moto-metrics",
+        action="store_true",
+        help="answer GetMetricData with moto's own code (its scan), not the benchmark's index",
+    )
     options = parser.parse_args(argv)
 
+    from benchmarks import metric_index
+    from benchmarks.moto_cost import metric_call_seconds, simple_call_rates
     from runbook_guard.demo.server import DUMMY_ENV, moto_server
 
     os.environ.update(DUMMY_ENV)
+    if options.moto_metrics:
+        metric_index.uninstall()
+    else:
+        metric_index.install()
     print(
         f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs; collect --max-attempts "
-        f"{options.max_attempts}; {options.keep} of {options.repeat} samples",
+        f"{options.max_attempts}; {options.keep} of {options.repeat} samples; GetMetricData "
+        f"answered by {'moto' if options.moto_metrics else 'the index (metric_index)'}",
         flush=True,
     )
     runs: list[Run] = []
@@ -676,33 +628,40 @@ def main(argv: Sequence[str]) -> None:
             settings = Settings(env, options.repeat, options.keep, options.max_attempts)
             print(f"copies={copies}: seeded in {seed(endpoint, copies):.1f} s", flush=True)
             if copies == options.copies[0]:
-                rates = ", ".join(f"{r:.0f} calls/s with {t} in flight" for t, r in moto_cost(env))
-                print(f"moto, sqs ListQueues: {rates}", flush=True)
-            print(f"moto, one GetMetricData: {moto_metric_cost(env)}", flush=True)
+                rates = simple_call_rates(env)
+                words = ", ".join(f"{r:.0f} calls/s with {t} in flight" for t, r in rates)
+                print(f"moto, sqs ListQueues: {words}", flush=True)
+            print(f"one GetMetricData: {metric_call_seconds()}", flush=True)
             here = [
                 measure(policies, copies, latency, settings)
                 for policies in options.policies
                 for latency in options.latency
             ]
             for run in here:
-                print(run.row(), flush=True)
+                print(run.row(), f"load {run.load:.2f}", flush=True)
             runs.extend(here)
             if copies == 10 and not options.no_flatness:
                 add_unrelated(endpoint, UNRELATED)
                 for run in here:
                     flat.append((run, measure(run.policies, copies, run.latency_ms, settings)))
-                    print(flat[-1][1].row(), f"+{UNRELATED} unrelated", flush=True)
+                    more = flat[-1][1]
+                    print(more.row(), f"+{UNRELATED} unrelated, load {more.load:.2f}", flush=True)
     print(f"\nload average {os.getloadavg()[0]:.2f}\n\n{HEADER}")
     print("\n".join(run.row() for run in runs))
     if flat:
         print(f"\ncopies=10, +{UNRELATED} unrelated queues and log groups:\n")
-        print("| policies | latency | calls | calls with | wall s | wall s with | change |")
-        print("|---|---:|---:|---:|---:|---:|---:|")
+        print(
+            "| policies | latency | calls | calls with | wall s | wall s with | change "
+            "| CPU s | CPU s with | change |"
+        )
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for base, more in flat:
             change = (more.sample.wall / base.sample.wall - 1) * 100
+            cpu_change = (more.sample.cpu / base.sample.cpu - 1) * 100
             print(
                 f"| {base.policies} | {base.latency_ms:g} ms | {base.calls} | {more.calls} "
-                f"| {base.sample.wall:.2f} | {more.sample.wall:.2f} | {change:+.0f} % |"
+                f"| {base.sample.wall:.2f} | {more.sample.wall:.2f} | {change:+.0f} % "
+                f"| {base.sample.cpu:.2f} | {more.sample.cpu:.2f} | {cpu_change:+.0f} % |"
             )
     if options.explain:
         print("\nCalls made against the minimum, per operation:")
@@ -713,9 +672,5 @@ def main(argv: Sequence[str]) -> None:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["wrap"]:
         wrap(sys.argv[2], float(sys.argv[3]), sys.argv[sys.argv.index("--") + 1 :])
-    elif sys.argv[1:2] == ["probe"]:
-        probe(int(sys.argv[2]), int(sys.argv[3]))
-    elif sys.argv[1:2] == ["probe-metrics"]:
-        probe_metrics()
     else:
         main(sys.argv[1:])
