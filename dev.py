@@ -22,12 +22,24 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 TYPED_FOLDERS = ["tests", "benchmarks", "dev.py"]
 
 
-def run(*args: str | Path) -> None:
+#: setuptools prints a 12-line "Editable installation" banner (a BuildBackendWarning) on every
+#: strict editable install; it says nothing a developer acts on. Only that warning is ignored,
+#: by its message, in the build backend pip starts: every error and other warning still shows.
+QUIET_EDITABLE = "ignore:Editable installation"
+
+
+def run(*args: str | Path, env: dict[str, str] | None = None) -> None:
     """Run a command from the repository root and stop at its first failure."""
     print("+", " ".join(str(a) for a in args), flush=True)
-    code = subprocess.call([str(a) for a in args], cwd=ROOT)
+    code = subprocess.call([str(a) for a in args], cwd=ROOT, env=env)
     if code != 0:
         sys.exit(code)
+
+
+def without_editable_banner() -> dict[str, str]:
+    """The environment with the editable-install banner filtered (other filters kept)."""
+    filters = [f for f in (os.environ.get("PYTHONWARNINGS"), QUIET_EDITABLE) if f]
+    return {**os.environ, "PYTHONWARNINGS": ",".join(filters)}
 
 
 def ensure_environment(extra: str) -> None:
@@ -40,6 +52,7 @@ def ensure_environment(extra: str) -> None:
     run(
         BIN / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
         "--config-settings", "editable_mode=strict", "-e", f".[{extra}]",
+        env=without_editable_banner(),
     )  # fmt: skip
 
 

@@ -14,6 +14,9 @@ from typing import NoReturn, TypeVar
 import typer
 
 from runbook_guard.engine.errors import InputError
+from runbook_guard.engine.plurals import counted, noun
+
+__all__ = ["counted", "noun"]
 
 T = TypeVar("T")
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from runbook_guard.cli.app import app
+from runbook_guard.cli.app import Command, app, examples
 from runbook_guard.cli.common import Exit, guarded
 from runbook_guard.cli.options import PoliciesOption
 from runbook_guard.engine.coverage import (
@@ -24,19 +24,34 @@ from runbook_guard.engine.loader import load_policy_set
 FORMATS = ("table", "markdown")
 
 
-@app.command("coverage")
+@app.command(
+    "coverage",
+    short_help="Which runbook expectations the rules cover; exit 1 when one is not.",
+    cls=Command,
+    epilog=examples(
+        "runbook-guard coverage",
+        "runbook-guard coverage -f markdown -e EXPECTATIONS.md -p my-rules/",
+    ),
+)
 def coverage_command(
     expectations: Annotated[
         Path | None,
         typer.Option(
             "--expectations",
             "-e",
+            metavar="PATH",
             help="The expectations inventory (rows '| RB-...'); default: the agenticai pack's.",
         ),
     ] = None,
     policies: PoliciesOption = None,
     output_format: Annotated[
-        str, typer.Option("--format", "-f", help="table (terminal) or markdown (the README).")
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="table (terminal) or markdown (the README).",
+        ),
     ] = "table",
 ) -> None:
     """Join the inventory's IDs with the rules' `covers`; exit 1 when an ID is uncovered."""

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from runbook_guard.collectors import Scope
 from runbook_guard.collectors.pool import DEFAULT_MAX_CONCURRENCY
-from runbook_guard.collectors.registry import declared_keys
+from runbook_guard.collectors.registry import COLLECTORS, declared_keys
+from runbook_guard.engine.attestations import (
+    Attestation,
+    check_against_rules,
+    load_attestations,
+)
 from runbook_guard.engine.config import GATES, Config, load_config
 from runbook_guard.engine.coverage import coverage_of
 from runbook_guard.engine.errors import InputError
@@ -21,7 +26,9 @@ from runbook_guard.engine.planner import build_plan
 from runbook_guard.engine.reads import ALL
 from runbook_guard.engine.results import build_results
 from runbook_guard.engine.rules import CompiledRule
+from runbook_guard.engine.selection import Candidate, Selection, severity_problem
 from runbook_guard.engine.snapshot import Snapshot
+from runbook_guard.engine.suggest import did_you_mean
 from runbook_guard.engine.timeutil import parse_timestamp
 from runbook_guard.engine.waivers import load_waivers
 
@@ -30,9 +37,15 @@ from runbook_guard.engine.waivers import load_waivers
 class Prepared:
     config: Config
     policy_set: PolicySet
+    #: The selected rules: everything downstream (plan, IAM policy, results) sees only these.
     rules: list[CompiledRule]
     parameters: dict[str, Any]
     fail_on: str
+    #: The results' ``selection`` record (engine/selection.py).
+    selection: dict[str, Any] = field(default_factory=dict)
+    fail_severity: str | None = None
+    #: Ids (current and former) of the loaded rules the selection left out.
+    left_out: frozenset[str] = frozenset()
 
 
 def prepare(
@@ -40,8 +53,12 @@ def prepare(
     policies: Sequence[Path] | None,
     params: Sequence[str] | None,
     fail_on: str | None = None,
+    *,
+    selection: Selection | None = None,
+    fail_severity: str | None = None,
 ) -> Prepared:
-    """Load config and policies and compile the rules with every override applied."""
+    """Load config and policies and compile the rules with every override applied, keeping
+    the rules the selection (options over the config file's) chooses."""
     config = load_config(config_path)
     policy_set = load_policy_set(list(policies or []) or config.policies or None)
     overrides = {**config.parameters, **parse_overrides(params or [])}
@@ -49,7 +66,30 @@ def prepare(
     gate = fail_on or config.fail_on
     if gate not in GATES:
         raise InputError([f"--fail-on must be one of {', '.join(GATES)}, not {gate!r}"])
-    return Prepared(config, policy_set, policy_set.compile(overrides), parameters, gate)
+    bad_floor = severity_problem(fail_severity, "--fail-severity") if fail_severity else None
+    if bad_floor:
+        raise InputError([bad_floor])
+    floor = fail_severity or config.fail_severity
+    compiled = policy_set.compile(overrides)
+    config.owners.check_against_rules(compiled)  # every loaded rule: a selection is no typo
+    chooser = (selection or Selection()).over(config.selection)
+    chosen = set(chooser.choose([_candidate(rule) for rule in compiled]))
+    rules = [rule for rule in compiled if rule.id in chosen]
+    left_out = [rule for rule in compiled if rule.id not in chosen]
+    return Prepared(
+        config,
+        policy_set,
+        rules,
+        parameters,
+        gate,
+        selection=chooser.record(list(chosen), [rule.id for rule in compiled]),
+        fail_severity=floor,
+        left_out=frozenset(n for rule in left_out for n in (rule.id, *rule.replaces)),
+    )
+
+
+def _candidate(rule: CompiledRule) -> Candidate:
+    return Candidate(rule.id, tuple(rule.tags), rule.severity, rule.cadence, tuple(rule.replaces))
 
 
 def collection_plan(prepared: Prepared) -> CollectionPlan:
@@ -71,7 +111,12 @@ def unfilled_paths(rules: Sequence[CompiledRule]) -> list[str]:
     for rule in rules:
         for rtype, keys in sorted(rule.reads.items()):
             declared = declared_keys(rtype)
-            if declared is None:
+            if declared is None:  # no collector makes it: a typo ``validate`` also refuses
+                hint = did_you_mean(rtype, COLLECTORS)
+                problems.append(
+                    f"{rule.source.file}:{rule.source.line}: {rule.id}: unknown resource type "
+                    f"{rtype!r}{hint} (runbook-guard types lists them)"
+                )
                 continue
             for key in sorted(keys - declared - {ALL}):
                 path = rule.read_by.get((rtype, key), key)
@@ -112,12 +157,21 @@ def evaluation_time(now: str | None, snapshot: Snapshot) -> datetime:
 
 
 def evaluate(
-    prepared: Prepared, snapshot: Snapshot, now: str | None, waivers: Path | None
+    prepared: Prepared,
+    snapshot: Snapshot,
+    now: str | None,
+    waivers: Path | None,
+    attestations: Path | None = None,
 ) -> dict[str, Any]:
-    """Evaluate a snapshot with the prepared rules, waivers applied."""
+    """Evaluate a snapshot with the prepared rules, attestations and waivers applied, and
+    every result's owner (the config's ``owners:``, else the rule's own)."""
     waiver_file = waivers or prepared.config.waivers
     waiver_list = load_waivers(waiver_file) if waiver_file else []
+    # A waiver of a rule the selection left out waives nothing here: kept out of the register
+    # rather than listed "unused" (as if its finding were gone) or warned about as unknown.
+    waiver_list = [w for w in waiver_list if str(w.get("rule")) not in prepared.left_out]
     moment = evaluation_time(now, snapshot)
+    attested = checked_attestations(prepared, attestations, moment)
     return build_results(
         prepared.policy_set,
         prepared.rules,
@@ -128,7 +182,26 @@ def evaluate(
         fail_on=prepared.fail_on,
         coverage=coverage_of(prepared.policy_set),
         waiver_max_days=prepared.config.waiver_max_days,
+        selection=prepared.selection,
+        fail_severity=prepared.fail_severity,
+        attestations=attested,
+        owners=prepared.config.owners,
     )
+
+
+def checked_attestations(
+    prepared: Prepared, path: Path | None, moment: datetime
+) -> list[Attestation]:
+    """The attestations file (the option, else the config's), refused where one could not
+    mean what it says (engine/attestations.py); those of rules the selection left out are
+    dropped, as their waivers are: they attest nothing in this run."""
+    source = path or prepared.config.attestations
+    if source is None:
+        return []
+    kept = [a for a in load_attestations(source) if a.rule not in prepared.left_out]
+    manual = {rule.id for rule in prepared.rules if rule.kind == "manual"}
+    check_against_rules(kept, manual, {rule.id for rule in prepared.rules}, moment)
+    return kept
 
 
 def collection_scope(

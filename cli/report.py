@@ -5,10 +5,15 @@ Without ``--output``, each format goes to its default file name in ``--output-di
 one format and neither option, the report goes to stdout (``-`` as an output also means
 stdout). Relative ``--output`` paths are taken inside ``--output-dir`` when both are given.
 The exit code is 0 once the reports are written (2 for unusable input or options): the gate
-belongs to ``evaluate``/``check``; ``--fail-on`` here only shapes the reports, and defaults to
-the gate the results were evaluated with (``summary.gate.fail_on``; ``fail`` for older files).
+belongs to ``evaluate``/``check``; ``--fail-on`` and ``--fail-severity`` here only shape the
+reports, and default to the gate the results were evaluated with (``summary.gate``; ``fail``
+and no severity floor for older files). A selection (``--rule``, ``--tag``, ...) narrows the
+document to the rules it keeps, among those the results hold: a rule that was not evaluated
+cannot be selected (exit 2), and the rules left out are listed, never shown as passing.
 ``--previous`` names last run's results.json: Markdown then says what changed and SARIF marks
-baselineState. The files are written all-or-nothing: if one cannot be written, none is
+baselineState; ``--history DIR`` keeps the results there and reports against the runs kept
+before them (cli/history.py). Without ``--format``, every format is written to
+``--output-dir``. The files are written all-or-nothing: if one cannot be written, none is
 replaced.
 """
 
@@ -21,10 +26,26 @@ from typing import Annotated, Any
 
 import typer
 
-from runbook_guard.cli.app import app
+from runbook_guard.cli.app import Command, app, examples
 from runbook_guard.cli.common import guarded
+from runbook_guard.cli.history import Kept, load_previous, open_history
+from runbook_guard.cli.options import (
+    CadenceOption,
+    ExcludeRuleOption,
+    FailSeverityOption,
+    HistoryKeepOption,
+    HistoryOption,
+    PreviousOption,
+    RuleOption,
+    SeverityOption,
+    TagOption,
+    selection_of,
+)
 from runbook_guard.engine.errors import InputError, problem
+from runbook_guard.engine.history import DEFAULT_KEEP
+from runbook_guard.engine.selection import severity_problem
 from runbook_guard.reporters import (
+    ALL_FORMATS,
     DEFAULT_FILENAMES,
     load_results,
     print_summary,
@@ -34,33 +55,39 @@ from runbook_guard.reporters import (
 
 STDOUT = "-"
 
-PreviousOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--previous",
-        help="An earlier run's results.json: report what changed since it (Markdown, SARIF).",
-    ),
-]
-
-
-def load_previous(path: Path | None) -> dict[str, Any] | None:
-    """The previous run's results, checked like any results file (bad input is exit 2)."""
-    return None if path is None else load_results(path)
-
-
-class Format(str, Enum):
-    junit = "junit"
-    sarif = "sarif"
-    markdown = "markdown"
-    json = "json"
-    markdown_summary = "markdown-summary"
-
 
 class FailOn(str, Enum):
     note = "note"
     warn = "warn"
     fail = "fail"
     never = "never"
+
+
+def _bad_output(message: str) -> InputError:
+    return InputError([problem("<command line>", None, None, "--output", message)])
+
+
+def chosen_formats(formats: list[str], outputs: list[str], output_dir: Path | None) -> list[str]:
+    """The formats asked for, or every format when none is (which needs ``--output-dir``)."""
+    unknown = [fmt for fmt in formats if fmt not in ALL_FORMATS]
+    if unknown:
+        raise InputError(
+            [
+                problem("<command line>", None, None, "--format",
+                        f"unknown format {name!r}: use one of {', '.join(ALL_FORMATS)}")
+                for name in unknown
+            ]
+        )  # fmt: skip
+    if formats:
+        return formats
+    if outputs:
+        raise _bad_output("give a --format for each --output (in the same order)")
+    if output_dir is None:
+        raise _bad_output(
+            "without --format every format is written: give --output-dir DIR, or --format "
+            "FORMAT for one report on stdout"
+        )
+    return list(ALL_FORMATS)
 
 
 def plan_outputs(
@@ -71,12 +98,8 @@ def plan_outputs(
     previous: Path | None = None,
 ) -> list[tuple[str, Path | None]]:
     """(format, path) pairs, ``None`` meaning stdout; option mistakes are InputErrors."""
-
-    def bad(message: str) -> InputError:
-        return InputError([problem("<command line>", None, None, "--output", message)])
-
     if outputs and len(outputs) != len(formats):
-        raise bad(
+        raise _bad_output(
             f"{len(outputs)} --output for {len(formats)} --format: give one per format, "
             "in the same order, or use --output-dir for default names"
         )
@@ -95,35 +118,55 @@ def plan_outputs(
     elif len(formats) == 1:
         plan = [(formats[0], None)]
     else:
-        raise bad("several formats need --output per format or --output-dir")
+        raise _bad_output("several formats need --output per format or --output-dir")
     if sum(path is None for _, path in plan) > 1:
-        raise bad("only one report can go to stdout")
+        raise _bad_output("only one report can go to stdout")
     targets = [path.resolve() for _, path in plan if path is not None]
     if len(set(targets)) != len(targets):
-        raise bad("two reports would be written to the same file")
+        raise _bad_output("two reports would be written to the same file")
     for kind, source in (("results", results), ("previous results", previous)):
         if source is not None and source.resolve() in targets:
-            raise bad(f"would overwrite the {kind} file {source}")
+            raise _bad_output(f"would overwrite the {kind} file {source}")
     return plan
 
 
-@app.command()
+@app.command(
+    short_help="Render a results file as JUnit, SARIF, Markdown, JSON and more.",
+    cls=Command,
+    epilog=examples(
+        "runbook-guard report -r results.json -d out             # every format",
+        "runbook-guard report -r results.json -f markdown          # one format, on stdout",
+        "runbook-guard report -r results.json -d out --history history",
+        "runbook-guard report -r results.json -f junit -f sarif -o junit.xml -o results.sarif",
+    ),
+)
 def report(
     results: Annotated[
-        Path, typer.Option("--results", "-r", help="results.json from `evaluate` or `check`.")
+        Path,
+        typer.Option(
+            "--results",
+            "-r",
+            metavar="PATH",
+            help="results.json from `evaluate` or `check`.",
+        ),
     ],
     formats: Annotated[
-        list[Format],
+        list[str] | None,
         typer.Option(
             "--format",
             "-f",
-            help="junit, sarif, markdown, json or markdown-summary (repeatable).",
+            metavar="FORMAT",
+            help=f"Report format (repeatable): {', '.join(ALL_FORMATS)}; default: all of them "
+            "(with --output-dir).",
         ),
-    ],
+    ] = None,
     outputs: Annotated[
         list[str] | None,
         typer.Option(
-            "--output", "-o", help="File for the format in the same position ('-' = stdout)."
+            "--output",
+            "-o",
+            metavar="PATH",
+            help="File for the format in the same position ('-' = stdout).",
         ),
     ] = None,
     output_dir: Annotated[
@@ -131,39 +174,70 @@ def report(
         typer.Option(
             "--output-dir",
             "-d",
-            help="Folder for default names: junit.xml, results.sarif, report.md, report.json, "
-            "summary.md.",
+            metavar="DIR",
+            help="Folder for the default names: "
+            + ", ".join(DEFAULT_FILENAMES[fmt] for fmt in ALL_FORMATS)
+            + ".",
         ),
     ] = None,
     fail_on: Annotated[
         FailOn | None,
         typer.Option(
             "--fail-on",
-            help="Lowest status JUnit marks failed and Markdown's gate counts (note, warn, "
-            "fail, never); default: the gate the results were evaluated with.",
+            metavar="STATUS",
+            help="Lowest status JUnit marks failed and Markdown's gate counts: note, warn, "
+            "fail or never; default: the gate the results were evaluated with.",
         ),
     ] = None,
+    fail_severity: FailSeverityOption = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No summary table on stderr.")
     ] = False,
     previous: PreviousOption = None,
+    history: HistoryOption = None,
+    history_keep: HistoryKeepOption = DEFAULT_KEEP,
+    rule: RuleOption = None,
+    exclude_rule: ExcludeRuleOption = None,
+    tag: TagOption = None,
+    severity: SeverityOption = None,
+    cadence: CadenceOption = None,
 ) -> None:
-    """Render a results file as JUnit XML, SARIF 2.1.0, Markdown and/or canonical JSON."""
+    """Render a results file as JUnit XML, SARIF 2.1.0, Markdown and the other formats.
 
-    def run() -> None:
-        names = [fmt.value for fmt in formats]
+    Without --format, every format is written to --output-dir; with one --format and no
+    --output, the report goes to stdout.
+    """
+
+    def run() -> dict[str, Any]:
+        names = chosen_formats(list(formats or []), outputs or [], output_dir)
         plan = plan_outputs(names, outputs or [], output_dir, results, previous)
-        document = load_results(results)
+        bad_floor = severity_problem(fail_severity, "--fail-severity") if fail_severity else None
+        if bad_floor:
+            raise InputError([bad_floor])
+        kept: Kept | None = open_history(history, history_keep)
+        evaluated = document = load_results(results)
+        chosen = selection_of(rule, exclude_rule, tag, severity, cadence)
+        if chosen.active:
+            from runbook_guard.engine.reselect import select_results
+
+            document = select_results(document, chosen)
         before = load_previous(previous)
+        past = kept.past(evaluated) if kept is not None else None
         gate = fail_on.value if fail_on is not None else None
-        texts = render_all(document, names, fail_on=gate, previous=before)
+        texts = render_all(
+            document, names, fail_on=gate, fail_severity=fail_severity, previous=before,
+            history=past,
+        )  # fmt: skip
         files = [(path, text) for (_, path), text in zip(plan, texts, strict=True) if path]
         write_texts_atomic(files)  # all or none
         for (_, path), text in zip(plan, texts, strict=True):
             if path is None:
                 sys.stdout.write(text)
                 sys.stdout.flush()
-        if not quiet:
-            print_summary(document)
+        if kept is not None:
+            kept.record(evaluated)  # what was evaluated, whatever the selection showed of it
+        return document
 
-    guarded(run)
+    document = guarded(run)
+    if not quiet:
+        print_summary(document)

@@ -20,13 +20,14 @@ import typer
 from runbook_guard import __version__
 from runbook_guard.cli.pipeline import Prepared, evaluate
 from runbook_guard.engine.errors import InputError, problem
-from runbook_guard.engine.snapshot import Snapshot
+from runbook_guard.engine.snapshot import as_written
 
 TemplateOption = Annotated[
     list[Path] | None,
     typer.Option(
         "--template",
         "-t",
+        metavar="PATH",
         help="SAM/CloudFormation template to judge before deploy (repeatable). With `check "
         "--live` or `evaluate --snapshot`, locates live findings on it and reports drift.",
     ),
@@ -35,20 +36,29 @@ OverridesOption = Annotated[
     list[str] | None,
     typer.Option(
         "--parameter-overrides",
+        metavar="KEY=VALUE",
         help="Template parameter Key=Value (repeatable), over samconfig.toml and defaults.",
     ),
 ]
 ConfigEnvOption = Annotated[
-    str, typer.Option("--config-env", help="samconfig.toml environment, as `sam deploy`.")
+    str,
+    typer.Option(
+        "--config-env", metavar="NAME", help="samconfig.toml environment, as `sam deploy`."
+    ),
 ]
 StackNameOption = Annotated[
     str | None,
-    typer.Option("--stack-name", help="Stack name; default samconfig's, else the file's stem."),
+    typer.Option(
+        "--stack-name",
+        metavar="NAME",
+        help="Stack name; default samconfig's, else the file's stem.",
+    ),
 ]
 AccountOption = Annotated[
     str | None,
     typer.Option(
         "--account",
+        metavar="ACCOUNT_ID",
         help="AWS::AccountId the template deploys to (conditions and ARNs on the account need "
         "it; without it they are undetermined, never guessed).",
     ),
@@ -57,6 +67,7 @@ SarifRootOption = Annotated[
     Path | None,
     typer.Option(
         "--sarif-root",
+        metavar="DIR",
         help="Folder result locations are relative to (default: the git top level of the "
         "template, else the current folder): GitHub resolves SARIF paths from the repository root.",
     ),
@@ -105,11 +116,19 @@ class Judged:
 
 
 def judge_templates(
-    prepared: Prepared, request: TemplateRequest, now: str | None, waivers: Path | None
+    prepared: Prepared,
+    request: TemplateRequest,
+    now: str | None,
+    waivers: Path | None,
+    attestations: Path | None = None,
 ) -> Judged:
-    """Read the templates and evaluate the prepared rules on them, as of ``--now`` or now."""
+    """Read the templates and evaluate the prepared rules on them, as of ``--now`` or now.
+
+    Attestations change nothing before deploy (a manual rule is ``not_applicable`` on a
+    template) but are checked all the same: a bad file is exit 2 in every mode."""
     document = template_snapshot(request, template_time(now))
-    return Judged(document, evaluate(prepared, Snapshot(document), None, waivers))
+    results = evaluate(prepared, as_written(document), None, waivers, attestations)
+    return Judged(document, results)
 
 
 def _overrides(pairs: Sequence[str]) -> dict[str, str]:

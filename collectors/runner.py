@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -92,6 +94,7 @@ def collect(plan: CollectionPlan, scope: Scope) -> dict[str, Any]:
                 else {}
             ),
             "max_concurrency": scope.max_concurrency,
+            **context.metadata(),
         },
         "resources": resources,
         "errors": sorted(journal.errors, key=_error_key),
@@ -148,7 +151,7 @@ def _listing_units(
     units: list[tuple[str, Task]] = []
     for account in accounts:
         for collector in collectors_for(plan.types):
-            regions = [GLOBAL_REGION] if collector.is_global else context.regions
+            regions = context.regions_for(account, collector.is_global)
             for region in regions:
                 label = f"{collector.api.owner} {region}"
                 units.append((label, _unit(plan, context, account, collector, region, now)))
@@ -385,12 +388,22 @@ def _run_all(
     return resources
 
 
+#: Off a terminal, at most one progress line this often: a CI log keeps every line it gets.
+LINE_EVERY_SECONDS = 10.0
+
+
 @contextmanager
 def _progress(scope: Scope, journal: Journal) -> Iterator[Callable[[str, int], None]]:
-    """A rich bar on stderr for people at a terminal (units done, API calls made so far);
-    nothing for CI logs or ``--quiet``."""
-    if scope.quiet or not sys.stderr.isatty():
+    """Progress on stderr: a rich bar for people at a terminal; off one (a CI log), plain
+    lines (``_Lines``), so a long collection is not silent until its end; nothing with
+    ``--quiet``."""
+    if scope.quiet:
         yield lambda label, add: None
+        return
+    if not sys.stderr.isatty():
+        lines = _Lines(journal)
+        yield lines.advance
+        lines.finished()
         return
     from rich.console import Console
     from rich.progress import Progress
@@ -406,3 +419,48 @@ def _progress(scope: Scope, journal: Journal) -> Iterator[Callable[[str, int], N
                 progress.update(task, advance=1, description=f"{label} ({journal.api_calls} calls)")
 
         yield advance
+
+
+class _Lines:
+    """Plain progress lines: one when the listings start, then at most one every
+    ``LINE_EVERY_SECONDS`` as tasks finish (whatever the number of accounts and regions, a
+    log stays short), and one at the end with the totals. Tasks finish on worker threads."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+        self.lock = threading.Lock()
+        self.done = self.total = 0
+        self.started = self.said = time.monotonic()
+
+    def advance(self, label: str, add: int) -> None:
+        with self.lock:
+            if not (add or label):
+                return  # no task added (an empty batch of listings or enrichments)
+            if add:
+                if not self.total:
+                    self._say(f"{_counted(add, 'listing')} started")
+                self.total += add
+                return
+            self.done += 1
+            now = time.monotonic()
+            if now - self.said >= LINE_EVERY_SECONDS:
+                self.said = now
+                self._say(
+                    f"{self.done} of {_counted(self.total, 'task')} done, "
+                    f"{_counted(self.journal.api_calls, 'API call')} (last: {label})"
+                )
+
+    def finished(self) -> None:
+        seconds = time.monotonic() - self.started
+        self._say(
+            f"done: {_counted(self.done, 'task')}, "
+            f"{_counted(self.journal.api_calls, 'API call')} in {seconds:.0f} s"
+        )
+
+    @staticmethod
+    def _say(text: str) -> None:
+        print(f"collecting: {text}", file=sys.stderr, flush=True)
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

@@ -20,13 +20,27 @@ FUNCTIONS = ("ApiHandler", "PmAgentWorker", "DevAgentWorker", "QaAgentWorker", "
 MISWIRED = {"ops": "pm"}
 
 
+#: How long the work queues keep a message (SQS's default, 4 days) and their DLQs (the maximum,
+#: 14 days: a message parked there must outlive the one it came from).
+QUEUE_RETENTION, DLQ_RETENTION = "345600", "1209600"
+#: The worker whose DLQ keeps messages only as long as its queue (examples/custom-rules'
+#: sqs-dlq-outlives-source; the ops queue, without redrive, trips sqs-redrive-max-receive).
+SHORT_LIVED_DLQ = "qa"
+
+
 def queues(stack: Stack) -> Iterator[tuple[str, str]]:
-    """(queue name, queue ARN) of every queue; ops has no redrive, dev's DLQ holds 3."""
+    """(queue name, queue ARN) of every queue; ops has no redrive, dev's DLQ holds 3, qa's DLQ
+    keeps messages no longer than its queue."""
     sqs = stack.client("sqs")
     for worker in WORKERS:
-        dlq_url = sqs.create_queue(QueueName=f"{stack.prefix}-{worker}-dlq")["QueueUrl"]
+        # Violation (custom rule sqs-dlq-outlives-source): a near miss, equal, not longer.
+        retention = QUEUE_RETENTION if worker == SHORT_LIVED_DLQ else DLQ_RETENTION
+        dlq_url = sqs.create_queue(
+            QueueName=f"{stack.prefix}-{worker}-dlq",
+            Attributes={"MessageRetentionPeriod": retention},
+        )["QueueUrl"]
         dlq_arn = _queue_arn(sqs, dlq_url)
-        attributes = {"VisibilityTimeout": "300"}
+        attributes = {"VisibilityTimeout": "300", "MessageRetentionPeriod": QUEUE_RETENTION}
         if worker != "ops":  # Violation RB-I08: no redrive policy.
             redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"}
             attributes["RedrivePolicy"] = json.dumps(redrive)

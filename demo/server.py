@@ -7,6 +7,7 @@ A server (rather than in-process ``mock_aws``) is what lets a subprocess - the r
 from __future__ import annotations
 
 import logging
+import threading
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,8 +22,13 @@ DUMMY_ENV = {
 
 
 @contextmanager
-def moto_server() -> Iterator[str]:
-    """Run a ThreadedMotoServer on 127.0.0.1, port chosen by the OS; yield its endpoint URL."""
+def moto_server(*, stand_ins: bool = False) -> Iterator[str]:
+    """Run a moto server on 127.0.0.1, port chosen by the OS; yield its endpoint URL.
+
+    ``stand_ins``: answer the operations moto lacks with the demo's own stand-ins
+    (``standins``, ``missing_operations``) instead of moto's 500s and 404s. Opt-in: tests and
+    benchmarks elsewhere rely on moto's own answers, and get them by default.
+    """
     from moto.server import ThreadedMotoServer
 
     from runbook_guard.demo import insights
@@ -33,6 +39,10 @@ def moto_server() -> Iterator[str]:
     # The server's own banner is hidden by verbose=False.
     for name in ("werkzeug", "moto"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
+    if stand_ins:
+        with _layered_server() as endpoint:
+            yield endpoint
+        return
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
@@ -40,6 +50,32 @@ def moto_server() -> Iterator[str]:
         yield f"http://{host}:{port}"
     finally:
         server.stop()
+
+
+@contextmanager
+def _layered_server() -> Iterator[str]:
+    """moto's application behind the stand-ins, served as ThreadedMotoServer serves it (which
+    builds its application inside its thread and offers no way to wrap it)."""
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    from runbook_guard.demo.missing_operations import MissingOperations
+    from runbook_guard.demo.standins import StandIns
+
+    app = StandIns(DomainDispatcherApplication(create_backend_app), MissingOperations())
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
 
 
 def reset(endpoint: str) -> None:

@@ -7,15 +7,22 @@ and otherwise it is UNDECIDED too. Nothing here ever turns absence into a pass.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from runbook_guard.engine.context import UNDECIDED, EvalContext, nothing_blocked
 from runbook_guard.engine.paths import MISSING, PathError, compile_path, is_simple
 
+T = TypeVar("T")
+
 #: The default of ``if_absent``: distinct from every value a rule can write, null included.
 ABSENT_UNSET: Any = object()
+#: Said with every "absent" error: how the rule's author makes absence decide instead.
+ABSENT_HINT = (
+    " (to decide on absence, give the condition 'if_absent: VALUE', or test the path with"
+    " 'exists: true' / 'exists: false')"
+)
 
 
 class CompileError(ValueError):
@@ -24,6 +31,39 @@ class CompileError(ValueError):
     def __init__(self, at: tuple[str | int, ...], message: str) -> None:
         super().__init__(message)
         self.at = at
+
+
+class CompileErrors(CompileError):
+    """Several independent problems of one rule, reported together (one edit-run cycle)."""
+
+    def __init__(self, errors: Sequence[CompileError]) -> None:
+        flat = [single for error in errors for single in each_error(error)]
+        super().__init__(flat[0].at, str(flat[0]))
+        self.errors = flat
+
+
+def each_error(error: CompileError) -> list[CompileError]:
+    """The single problems an error stands for."""
+    return list(error.errors) if isinstance(error, CompileErrors) else [error]
+
+
+class Attempts:
+    """Runs a rule's independent compile steps, keeping every problem instead of the first."""
+
+    def __init__(self) -> None:
+        self.errors: list[CompileError] = []
+
+    def run(self, step: Callable[[], T]) -> T | None:
+        try:
+            return step()
+        except CompileError as error:
+            self.errors.append(error)
+            return None
+
+    def check(self) -> None:
+        """Raise everything kept so far, if anything was."""
+        if self.errors:
+            raise CompileErrors(self.errors)
 
 
 @dataclass(frozen=True)
@@ -58,7 +98,7 @@ class PathReader:
             return None
         if if_absent is not ABSENT_UNSET:
             return if_absent
-        ctx.causes.append(f"{self.path} is absent from the resource's data")
+        ctx.causes.append(f"{self.path} is absent from the resource's data{ABSENT_HINT}")
         return UNDECIDED
 
 

@@ -142,6 +142,19 @@ def rules_without_adversarial_cases(policy_set: PolicySet) -> list[str]:
     )
 
 
+def untested_rules(policy_set: PolicySet) -> list[tuple[str, str]]:
+    """(position, id) of every check rule without a single test case.
+
+    Such a rule reports "0 passed, 0 failed" and has never been seen to fail: ``test`` warns,
+    ``test --strict`` fails. A manual rule has nothing a case could check.
+    """
+    return [
+        (entry.located.problem(("rules", entry.index), "").rsplit(":", 2)[0], entry.spec["id"])
+        for entry in policy_set.entries
+        if entry.spec.get("kind", "check") != "manual" and not entry.spec.get("tests")
+    ]
+
+
 def run_cases(policy_set: PolicySet) -> list[CaseOutcome]:
     """Run every case of every rule; one outcome per case."""
     outcomes = []

@@ -8,9 +8,10 @@ never becomes a pass: it turns the result into ``error``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
-from runbook_guard.engine.access import ABSENT_UNSET, CompileError, compile_at
+from runbook_guard.engine.access import ABSENT_UNSET, Attempts, CompileError, compile_at
 from runbook_guard.engine.context import UNDECIDED, EvalContext
 from runbook_guard.engine.operators import (
     OPERATORS,
@@ -268,7 +269,13 @@ def compile_condition(at: tuple[str | int, ...], spec: Any) -> Condition:
         if key == "not":
             inner = compile_condition((*at, "not"), spec["not"])
             return lambda ctx: _negate(ctx, inner, spec["not"])
-        parts = [compile_condition((*at, key, i), s) for i, s in enumerate(spec[key])]
+        attempts = Attempts()  # every broken branch at once, not the first
+        compiled = [
+            attempts.run(partial(compile_condition, (*at, key, i), s))
+            for i, s in enumerate(spec[key])
+        ]
+        attempts.check()
+        parts = [part for part in compiled if part is not None]
         return _all(parts) if key == "all" else _any(parts)
     if "related" in spec and len(operators) == 1 and operators[0] in QUANTIFIERS:
         return _over_related(at, spec, operators[0])

@@ -9,10 +9,11 @@ an ID a rule names that the inventory lacks is unknown (a typo or a stale invent
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from runbook_guard.engine.errors import InputError
 from runbook_guard.engine.loader import PolicySet, display_name
@@ -20,6 +21,10 @@ from runbook_guard.engine.loader import PolicySet, display_name
 _ROW = re.compile(r"^\|\s*(RB-[A-Z]\d{2})\s*\|\s*(.*?)\s*\|")
 #: How a rule checks what it covers, as the README's table says it.
 AUTOMATIC, MANUAL, INFORMATIONAL = "automatic", "manual", "informational"
+#: An expectation the pack covers, by rules a selection left out of this run: not checked
+#: here, and neither "covered" (nothing passed for it) nor a gap in the pack.
+NOT_SELECTED = "not selected"
+NOT_COVERED = "not covered"
 
 
 @dataclass(frozen=True)
@@ -112,7 +117,7 @@ def load_expectations(path: Path) -> list[Expectation]:
     return parse_expectations(text, str(path))
 
 
-def how_checked(spec: dict[str, object]) -> str:
+def how_checked(spec: Mapping[str, object]) -> str:
     """manual for attestation rules, informational for rules of severity info, else automatic."""
     if spec.get("kind") == "manual":
         return MANUAL
@@ -126,7 +131,11 @@ def compute(
 ) -> Coverage:
     """Join the inventory with the rules' ``covers``."""
     coverage = Coverage(list(expectations), inventory, {e.id: [] for e in expectations})
+    # Beside a pack with an inventory, a custom pack's covers name its own ids, not these.
+    inventoried = any(entry.inventory for entry in policy_set.entries)
     for entry in policy_set.entries:
+        if inventoried and not entry.inventory:
+            continue
         rule_id = str(entry.spec["id"])
         covers = entry.spec.get("covers") or []
         for rb_id in covers if isinstance(covers, list) else []:
@@ -143,13 +152,49 @@ def compute(
 
 def how_covered(coverings: Sequence[Covering]) -> str:
     """automatic / manual / informational (joined with ' + '), or 'not covered'."""
-    kinds = sorted({c.how for c in coverings}, key=(AUTOMATIC, INFORMATIONAL, MANUAL).index)
-    return " + ".join(kinds) if kinds else "not covered"
+    return how_of_kinds(c.how for c in coverings)
+
+
+def how_of_kinds(kinds: Iterable[str]) -> str:
+    """The kinds of the rules covering one expectation, joined in a fixed order."""
+    ordered = sorted(set(kinds), key=(AUTOMATIC, INFORMATIONAL, MANUAL).index)
+    return " + ".join(ordered) if ordered else NOT_COVERED
+
+
+def narrow_coverage(
+    document: Mapping[str, Any], left_out: set[str], how: Mapping[str, str]
+) -> dict[str, Any]:
+    """A results document's ``coverage`` with the rules in ``left_out`` not evaluated.
+
+    Each expectation keeps in ``rules`` the rules this run evaluated, lists the others in
+    ``not_selected``, and says how it is checked from the evaluated ones alone (``how``: rule
+    id -> automatic/manual/informational); one left with none is ``not selected``, recorded
+    apart from ``uncovered`` (which stays the pack's own gaps).
+    """
+    expectations = []
+    for item in document["expectations"]:
+        kept = [rule for rule in item["rules"] if rule not in left_out]
+        dropped = {rule for rule in item["rules"] if rule in left_out}
+        dropped |= set(item.get("not_selected", ()))
+        entry = {**item, "rules": kept}
+        if dropped:
+            entry["not_selected"] = sorted(dropped)
+            kinds = [how.get(rule) for rule in kept]
+            if not kept:
+                entry["how"] = NOT_SELECTED
+            elif None not in kinds:  # else the rule is unknown here: keep what was recorded
+                entry["how"] = how_of_kinds(kind for kind in kinds if kind is not None)
+        expectations.append(entry)
+    return {
+        **document,
+        "expectations": expectations,
+        "not_selected": [e["id"] for e in expectations if e["how"] == NOT_SELECTED],
+    }
 
 
 def _how(coverings: Sequence[Covering]) -> str:
     how = how_covered(coverings)
-    return "**not covered**" if how == "not covered" else how
+    return "**not covered**" if how == NOT_COVERED else how
 
 
 def _cell(text: str) -> str:

@@ -230,8 +230,18 @@ class Evaluator:
         chosen: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
         results: list[Result] = []
         if rule.names is not None:
-            gaps = self.snapshot.incomplete(rule.resource_type)
-            accounts = sorted(self.snapshot.metadata.get("accounts") or []) or [""]
+            # Every account collected, and every account that could not be read (its listings
+            # are recorded incomplete): a named resource of that account is undecided, not
+            # silently left out.
+            unread = {
+                str(entry["account"])
+                for entry in self.snapshot.coverage
+                if not entry["complete"]
+                and entry["type"] == rule.resource_type
+                and entry["account"]
+            }
+            known = set(self.snapshot.metadata.get("accounts") or [])
+            accounts = sorted(known | unread) or [""]
             for name, bindings in rule.names:
                 found = self.snapshot.named(rule.resource_type, name)
                 chosen.extend((resource, bindings) for resource in found)
@@ -241,11 +251,15 @@ class Evaluator:
                 for account in accounts:
                     if account in present or (account == "" and found):
                         continue
+                    # Only this account's gaps can hide this account's resource.
+                    gaps = self.snapshot.incomplete(rule.resource_type, account or None)
                     results.append(self._missing_named(rule, name, account, gaps))
         else:
             chosen = [(r, _NO_BINDINGS) for r in self.snapshot.by_type.get(rule.resource_type, [])]
         if rule.name_pattern is not None:
             chosen = [(r, b) for r, b in chosen if rule.name_pattern.search(r["name"])]
+        if rule.excludes:  # collected for another rule, perhaps, but never judged by this one
+            chosen = [(r, b) for r, b in chosen if not rule.name_excluded(r["name"])]
         if rule.where is None:
             return chosen, results
         kept = []

@@ -55,6 +55,8 @@ class Run:
 
     evaluated_at: str
     results: Sequence[Mapping[str, Any]]
+    #: The whole results file, when read from one: "what changed" compares scopes and rules.
+    document: Mapping[str, Any] | None = None
 
     def counts(self) -> dict[str, int]:
         return dict(sorted(Counter(str(r["status"]) for r in self.results).items()))
@@ -92,7 +94,7 @@ class History:
         kept = []
         for path in self.files():
             document = load(path)
-            kept.append(Run(str(document["evaluated_at"]), document["results"]))
+            kept.append(Run(str(document["evaluated_at"]), document["results"], document))
         return kept
 
     def record(self, document: Mapping[str, Any]) -> Path:

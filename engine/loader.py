@@ -1,15 +1,18 @@
 """Policy files in, a validated PolicySet out, or every problem at once with its position.
 
 Loading reports all problems of all files in one go (like a compiler), so that fixing a
-pack is one edit-run cycle, not one per mistake.
+pack is one edit-run cycle, not one per mistake: a schema problem inside one rule keeps that
+rule (not its file) out of compilation, every other rule is compiled and its problems
+reported too, and given the collectors' facts (``validate`` gives them) unknown resource
+types and paths no collection call fills come out in the same run.
 """
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -17,17 +20,37 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
-from runbook_guard.engine.access import CompileError
-from runbook_guard.engine.errors import InputError, problem
+from runbook_guard.engine.access import CompileError, each_error
+from runbook_guard.engine.errors import InputError
 from runbook_guard.engine.overrides import effective
-from runbook_guard.engine.params import references
+from runbook_guard.engine.packs import (
+    DATA_FOLDER,
+    POLICY_SUFFIXES,
+    Source,
+    builtin_policies,
+    default_sources,
+    discover,
+    has_inventory,
+)
+from runbook_guard.engine.policy_checks import (
+    TypeFacts,
+    parameter_problems,
+    rule_problems,
+    type_problems,
+    unfilled_problems,
+)
+from runbook_guard.engine.policy_schema import RESOURCE_TYPE_PATTERN
 from runbook_guard.engine.rules import CompiledRule, RuleSource, compile_rule
-from runbook_guard.engine.yamlsafe import Located, load_yaml
+from runbook_guard.engine.schema_errors import schema_findings
+from runbook_guard.engine.yamlsafe import JsonPath, Located, load_yaml
 
-POLICY_SUFFIXES = (".yaml", ".yml")
-DATA_FOLDER = "data"
+__all__ = [
+    "DATA_FOLDER", "POLICY_SUFFIXES", "Checked", "PolicySet", "builtin_policies",
+    "check_policy_set", "display_name", "load_policy_set", "load_schema", "schema_problems",
+]  # fmt: skip
+
+#: The sections of a policy file whose entries are absorbed one by one.
+_SECTIONS = ("parameters", "data")
 
 
 @cache
@@ -40,35 +63,8 @@ def load_schema(name: str) -> dict[str, Any]:
 
 def schema_problems(located: Located, schema_name: str) -> list[str]:
     """Every schema violation of a located document, as positioned one-line problems."""
-    schema = load_schema(schema_name)
-    validator = jsonschema.Draft202012Validator(
-        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-    )
-    found = []
-    for error in sorted(
-        validator.iter_errors(located.data), key=lambda e: [str(p) for p in e.absolute_path]
-    ):
-        at = tuple(error.absolute_path)
-        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            allowed = set(error.schema.get("properties", {}))
-            for extra in sorted(set(error.instance) - allowed):
-                hint = difflib.get_close_matches(extra, sorted(allowed), n=1)
-                tip = f" (did you mean '{hint[0]}'?)" if hint else ""
-                found.append(located.problem((*at, extra), f"unknown key '{extra}'{tip}"))
-            continue
-        found.append(located.problem(at, _schema_message(error)))
-    return found
-
-
-def _schema_message(error: jsonschema.ValidationError) -> str:
-    if error.validator == "enum":
-        allowed: Any = error.validator_value
-        choices = ", ".join(str(choice) for choice in allowed)
-        return f"{error.instance!r} is not one of: {choices}"
-    if error.validator == "format" and error.validator_value == "regex":
-        return f"invalid regular expression {error.instance!r}"
-    message = error.message
-    return message if len(message) <= 200 else message[:197] + "..."
+    findings = schema_findings(located.data, load_schema(schema_name))
+    return [located.problem(at, message) for at, message in findings]
 
 
 @dataclass
@@ -86,6 +82,8 @@ class RuleEntry:
     index: int
     source: RuleSource
     pack: str
+    #: The rule's pack ships an expectation inventory: its ids take the runbook's forms.
+    inventory: bool = False
 
 
 @dataclass
@@ -111,24 +109,29 @@ class PolicySet:
     def compile(self, overrides: Mapping[str, Any] | None = None) -> list[CompiledRule]:
         """Every rule compiled with the effective parameters, sorted by id."""
         parameters = self.effective_parameters(overrides or {})
-        compiled, problems = [], []
-        for entry in self.entries:
-            try:
-                compiled.append(
-                    compile_rule(entry.spec, parameters, self.tables, entry.source, entry.pack)
-                )
-            except CompileError as error:
-                problems.append(
-                    entry.located.problem(("rules", entry.index, *error.at), str(error))
-                )
+        compiled, problems = _compile(self, self.entries, parameters)
         if problems:
             raise InputError(problems)
-        return sorted(compiled, key=lambda rule: rule.id)
+        return compiled
 
 
-def builtin_policies() -> Path:
-    """Where the shipped packs live once installed."""
-    return Path(str(resources.files("runbook_guard.policies")))
+def _compile(
+    policy_set: PolicySet, entries: Sequence[RuleEntry], parameters: Mapping[str, Any]
+) -> tuple[list[CompiledRule], list[str]]:
+    """The rules that compile, sorted by id, and every problem of those that do not."""
+    compiled: list[CompiledRule] = []
+    problems: list[str] = []
+    for entry in entries:
+        try:
+            compiled.append(
+                compile_rule(entry.spec, parameters, policy_set.tables, entry.source, entry.pack)
+            )
+        except CompileError as error:
+            problems.extend(
+                entry.located.problem(("rules", entry.index, *single.at), str(single))
+                for single in each_error(error)
+            )
+    return sorted(compiled, key=lambda rule: rule.id), problems
 
 
 def display_name(path: Path) -> str:
@@ -148,88 +151,211 @@ def display_name(path: Path) -> str:
     return path.as_posix()
 
 
-def discover(paths: Sequence[Path]) -> list[Path]:
-    """Policy files under the given files and folders, in a stable order."""
-    found: list[Path] = []
-    problems = []
-    for path in paths:
-        if path.is_dir():
-            found.extend(
-                p for p in sorted(path.rglob("*"))
-                if p.suffix in POLICY_SUFFIXES and p.is_file()
-                and DATA_FOLDER not in p.relative_to(path).parts[:-1]
-            )  # fmt: skip
-        elif path.is_file():
-            found.append(path)
-        else:
-            problems.append(problem(str(path), 1, 1, "", "no such file or folder"))
-    if problems:
-        raise InputError(problems)
-    return list(dict.fromkeys(found))
+@dataclass
+class Checked:
+    """What loading found: the set, the rules that compiled, and every problem."""
+
+    policy_set: PolicySet
+    rules: list[CompiledRule]
+    problems: list[str]
 
 
 def load_policy_set(paths: Sequence[Path] | None = None) -> PolicySet:
     """Load and validate policy files (default: the shipped packs); raise all problems."""
-    files = discover(list(paths) if paths else [builtin_policies()])
-    policy_set, problems, digest = PolicySet(), [], hashlib.sha256()
-    located_files = []
-    for path in files:
+    checked = check_policy_set(paths)
+    if checked.problems:
+        raise InputError(checked.problems)
+    return checked.policy_set
+
+
+def check_policy_set(
+    paths: Sequence[Path] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    facts: TypeFacts | None = None,
+) -> Checked:
+    """Go as far as every file and rule allows and collect every problem on the way.
+
+    ``paths`` are files, folders or shipped pack names (default: the shipped packs);
+    ``overrides`` are the parameter values to compile with; ``facts`` are the collectors'
+    resource types and the keys each fills, to refuse types and paths nothing collects.
+    """
+    sources, problems = discover(list(paths) if paths else default_sources())
+    reader = _Reader(facts is not None)
+    for source in sources:
+        problems.extend(reader.read(source))
+    policy_set = reader.policy_set
+    found, skipped = rule_problems(reader.every, policy_set.parameters, reader.broken)
+    problems.extend(found)
+    defaults = parameter_problems(policy_set)
+    problems.extend(defaults)
+    if facts is not None:
+        problems.extend(type_problems(reader.rule_specs, facts))
+    rules: list[CompiledRule] = []
+    rules_checked: list[CompiledRule] = []
+    if not defaults:
+        try:
+            parameters = policy_set.effective_parameters(overrides or {})
+        except InputError as error:  # an unknown --param: still compile with the defaults
+            problems.extend(error.problems)
+            parameters = policy_set.effective_parameters({})
+        entries = [e for e in policy_set.entries if id(e) not in skipped]
+        rules, failed = _compile(policy_set, entries, parameters)
+        problems.extend(failed)
+        unsound = [(e, reader.unsound[id(e)]) for e in reader.every if id(e) in reader.unsound]
+        more_rules, more = _compile_unsound(policy_set, unsound, parameters)
+        problems.extend(more)
+        rules_checked = [*rules, *more_rules]
+    if facts is not None and not defaults:
+        readable = policy_set.entries
+        problems.extend(unfilled_problems(reader.every, rules_checked, facts, readable))
+    policy_set.digest = "sha256:" + reader.digest.hexdigest()
+    return Checked(policy_set, rules, _in_order(problems))
+
+
+def _compile_unsound(
+    policy_set: PolicySet,
+    unsound: Sequence[tuple[RuleEntry, list[JsonPath]]],
+    parameters: Mapping[str, Any],
+) -> tuple[list[CompiledRule], list[str]]:
+    """Rules the schema refused, compiled anyway to find their other problems too.
+
+    Best effort, never a verdict: the schema's problems already refuse the rule, so a problem
+    at (or around) one of their positions is the same mistake seen again and is dropped, and a
+    rule too malformed to compile at all adds nothing.
+    """
+    compiled: list[CompiledRule] = []
+    problems: list[str] = []
+    for entry, marks in unsound:
+        # A missing title or severity is said already; stand-ins let the rest be compiled.
+        spec = {"title": "", "severity": "info", **entry.spec}
+        inner = [mark for mark in marks if len(mark) > 2]  # not "the rule lacks a key"
+        try:
+            rule = compile_rule(spec, parameters, policy_set.tables, entry.source, "")
+        except CompileError as error:
+            for single in each_error(error):
+                at = ("rules", entry.index, *single.at)
+                if not any(_nested(at, mark) for mark in inner):
+                    problems.append(entry.located.problem(at, str(single)))
+            continue
+        except Exception:  # a shape the schema refused: its problems stand, nothing to add
+            continue
+        compiled.append(rule)
+    return compiled, problems
+
+
+def _nested(one: JsonPath, other: JsonPath) -> bool:
+    """Whether one position lies inside the other (or is it)."""
+    shorter = min(len(one), len(other))
+    return one[:shorter] == other[:shorter]
+
+
+_POSITION = re.compile(r"^(.*?):(\d+):(\d+): ")
+
+
+def _in_order(problems: Sequence[str]) -> list[str]:
+    """Problems by file and position (problems about no file first), each once."""
+
+    def key(line: str) -> tuple[str, int, int]:
+        found = _POSITION.match(line)
+        return (found[1], int(found[2]), int(found[3])) if found else ("", 0, 0)
+
+    return sorted(dict.fromkeys(problems), key=key)
+
+
+class _Reader:
+    """Reads policy files one by one into a PolicySet, keeping what is valid of each."""
+
+    def __init__(self, registry_checks_types: bool) -> None:
+        self.policy_set = PolicySet()
+        self.digest = hashlib.sha256()
+        #: Parameters whose declaration is itself a problem: using one is no second problem.
+        self.broken: set[str] = set()
+        #: (file, index, rule mapping) of every rule, valid or not: their types are checked.
+        self.rule_specs: list[tuple[Located, int, Any]] = []
+        #: Every rule with an id, in file order, whatever the schema said (duplicate ids).
+        self.every: list[RuleEntry] = []
+        #: Rules the schema refused, by ``id()`` of their entry: where its problems are.
+        self.unsound: dict[int, list[JsonPath]] = {}
+        # With the registry at hand, a malformed type is reported once, with a suggestion.
+        self.skip_patterns = (RESOURCE_TYPE_PATTERN,) if registry_checks_types else ()
+
+    def read(self, source: Source) -> list[str]:
+        path, policy_set = source.path, self.policy_set
         label = display_name(path)
         try:
             located = load_yaml(path, label)
         except InputError as error:
-            problems.extend(error.problems)
-            continue
-        digest.update(label.encode() + b"\0" + path.read_bytes() + b"\0")
+            return error.problems
+        self.digest.update(label.encode() + b"\0" + path.read_bytes() + b"\0")
         policy_set.files.append(label)
         if path.parent not in policy_set.folders:
             policy_set.folders.append(path.parent)
         if not isinstance(located.data, dict):
-            problems.append(located.problem((), "a policy file must be a mapping"))
-            continue
-        found = schema_problems(located, "policy")
-        problems.extend(found)
-        if not found:
-            located_files.append((path, located))
-    for path, located in located_files:
-        problems.extend(_absorb(policy_set, path, located))
-    problems.extend(_check_rules(policy_set))
-    problems.extend(_check_parameter_defaults(policy_set))
-    if problems:
-        raise InputError(problems)
-    policy_set.digest = "sha256:" + digest.hexdigest()
-    policy_set.compile()  # proves every rule compiles with the defaults
-    return policy_set
+            return [located.problem((), "a policy file must be a mapping")]
+        findings = schema_findings(located.data, load_schema("policy"), self.skip_patterns)
+        problems = [located.problem(at, message) for at, message in findings]
+        bad = {at[:2] for at, _ in findings}
+        if not source.header_only and isinstance(located.data.get("rules"), list):
+            self.rule_specs.extend((located, i, s) for i, s in enumerate(located.data["rules"]))
+        marks = [at for at, _ in findings]
+        problems.extend(self._absorb(path, located, bad, marks, source.header_only))
+        return problems
 
+    def _absorb(
+        self,
+        path: Path,
+        located: Located,
+        bad: set[JsonPath],
+        marks: list[JsonPath],
+        header_only: bool,
+    ) -> list[str]:
+        """Merge a file's pack header, parameters, data and rules, each valid entry alone."""
+        document, problems, policy_set = located.data, [], self.policy_set
+        sections = {key: document.get(key) or {} if (key,) not in bad else {} for key in _SECTIONS}
+        pack = document.get("pack") if not any(at[:1] == ("pack",) for at in bad) else None
+        if pack:
+            policy_set.packs.append(dict(pack))
+        pack_name = pack["name"] if pack else path.parent.name
+        for name, decl in sections["parameters"].items():
+            if ("parameters", name) in bad:
+                self.broken.add(name)
+                continue
+            problems.extend(self._parameter(located, name, decl))
+        for name, table in sections["data"].items():
+            if ("data", name) in bad:
+                continue
+            try:
+                policy_set.tables[name] = _table(path, located, name, table)
+            except InputError as error:
+                problems.extend(error.problems)
+        if header_only:
+            return problems
+        inventory = has_inventory(path.parent)
+        rules = document.get("rules")
+        for index, spec in enumerate(rules if isinstance(rules, list) else []):
+            if not isinstance(spec, dict) or not isinstance(spec.get("id"), str):
+                continue  # nothing to compile or to compare: its schema problems say it all
+            line = located.where(("rules", index, "id"))[0]
+            check_key = next((k for k in ("expect", "value", "attestation") if k in spec), "id")
+            source = RuleSource(located.path, line, located.where(("rules", index, check_key))[0])
+            entry = RuleEntry(spec, located, index, source, pack_name, inventory)
+            self.every.append(entry)
+            if ("rules", index) in bad:
+                self.unsound[id(entry)] = [at for at in marks if at[:2] == ("rules", index)]
+            else:
+                policy_set.entries.append(entry)
+        return problems
 
-def _absorb(policy_set: PolicySet, path: Path, located: Located) -> list[str]:
-    """Merge one schema-valid file's pack header, parameters, data and rules."""
-    document, problems = located.data, []
-    pack = document.get("pack")
-    if pack:
-        policy_set.packs.append(dict(pack))
-    pack_name = pack["name"] if pack else path.parent.name
-    for name, decl in document.get("parameters", {}).items():
-        previous = policy_set.parameters.get(name)
+    def _parameter(self, located: Located, name: str, decl: Mapping[str, Any]) -> list[str]:
+        previous = self.policy_set.parameters.get(name)
         if previous and previous.default != decl["default"]:
             message = f"already declared in {previous.declared_in} with another default"
-            problems.append(located.problem(("parameters", name), message))
-            continue
+            return [located.problem(("parameters", name), message)]
         description = str(decl.get("description", ""))
-        policy_set.parameters[name] = ParameterDecl(
+        self.policy_set.parameters[name] = ParameterDecl(
             decl["default"], description, located.path, located
         )
-    for name, table in document.get("data", {}).items():
-        try:
-            policy_set.tables[name] = _table(path, located, name, table)
-        except InputError as error:
-            problems.extend(error.problems)
-    for index, spec in enumerate(document.get("rules", [])):
-        line = located.where(("rules", index, "id"))[0]
-        check_key = next((k for k in ("expect", "value", "attestation") if k in spec), "id")
-        source = RuleSource(located.path, line, located.where(("rules", index, check_key))[0])
-        policy_set.entries.append(RuleEntry(spec, located, index, source, pack_name))
-    return problems
+        return []
 
 
 def _table(path: Path, located: Located, name: str, table: Any) -> dict[str, Any]:
@@ -255,76 +381,3 @@ class ReferenceTable(dict[str, Any]):
     def __init__(self, entries: dict[str, Any], as_of: Any = None) -> None:
         super().__init__(entries)
         self.as_of = as_of
-
-
-def _check_parameter_defaults(policy_set: PolicySet) -> list[str]:
-    """Defaults that build on other parameters must name declared ones, without a cycle."""
-    problems = []
-    for name, decl in sorted(policy_set.parameters.items()):
-        if decl.located is None:
-            continue
-        unknown = sorted({ref for _, ref in references(decl.default)} - set(policy_set.parameters))
-        for ref in unknown:
-            at = ("parameters", name, "default")
-            problems.append(decl.located.problem(at, f"unknown parameter '${{{ref}}}'"))
-    if problems:
-        return problems
-    try:
-        policy_set.effective_parameters({})
-    except InputError as error:
-        first = next(iter(policy_set.parameters.values()))
-        if first.located is None:
-            return error.problems
-        return [first.located.problem(("parameters",), p) for p in error.problems]
-    return []
-
-
-def _check_rules(policy_set: PolicySet) -> list[str]:
-    """Duplicate ids, blank titles and references to parameters nobody declares."""
-    problems: list[str] = []
-    seen: dict[str, str] = {}
-    declared = set(policy_set.parameters)
-    for entry in policy_set.entries:
-        rule_id = entry.spec["id"]
-        at = ("rules", entry.index, "id")
-        if rule_id in seen:
-            problems.append(
-                entry.located.problem(
-                    at, f"duplicate rule id {rule_id!r} (first at {seen[rule_id]})"
-                )
-            )
-        else:
-            seen[rule_id] = f"{entry.located.path}:{entry.source.line}"
-        if isinstance(entry.spec.get("title"), str) and not entry.spec["title"].strip():
-            # Every report names a rule by its title; GitHub refuses a SARIF rule without one.
-            message = "title is blank: say in one line what must hold"
-            problems.append(entry.located.problem(("rules", entry.index, "title"), message))
-        body = {k: v for k, v in entry.spec.items() if k != "tests"}
-        for where, name in references(body):
-            if name not in declared:
-                known = ", ".join(sorted(declared)) or "none"
-                message = f"unknown parameter '${{{name}}}' (declared: {known})"
-                problems.append(entry.located.problem(("rules", entry.index, *where), message))
-    return problems + _check_replaces(policy_set, set(seen))
-
-
-def _check_replaces(policy_set: PolicySet, loaded: set[str]) -> list[str]:
-    """An old id follows one rule only, and never a rule still loaded under that id.
-
-    Waivers, history and fingerprints written for the old id move to the new rule: naming a
-    live rule would take its waivers away, naming one old id twice would give them to both.
-    """
-    problems: list[str] = []
-    claimed: dict[str, str] = {}
-    for entry in policy_set.entries:
-        for index, old in enumerate(entry.spec.get("replaces", [])):
-            at = ("rules", entry.index, "replaces", index)
-            if old in loaded:
-                message = f"{old!r} is a loaded rule; replaces names ids no rule has any more"
-                problems.append(entry.located.problem(at, message))
-            elif old in claimed:
-                message = f"{old!r} is already replaced by {claimed[old]!r}"
-                problems.append(entry.located.problem(at, message))
-            else:
-                claimed[old] = entry.spec["id"]
-    return problems

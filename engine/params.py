@@ -4,11 +4,11 @@ A string that is exactly ``${name}`` takes the parameter's value with its type (
 stays a number, a list stays a list); inside longer text the value is written as text.
 ``$${`` writes a literal ``${``. Names that no parameter declares are refused at load time.
 
-Inside a regular expression (the text of a ``matches`` or ``select.name_matches``) a
-parameter's value is pasted as literal text, escaped, so ``--param prefix=a.b`` selects the
-names starting with ``a.b`` and ``prefix=x|.*`` cannot widen the selection. A parameter whose
-name ends in ``_matches`` (the shipped ``budget_name_matches``) is declared a pattern by that
-name and pasted as a regular expression.
+Inside a regular expression (the text of a ``matches``, ``select.name_matches`` or
+``select.name_not_matches``) a parameter's value is pasted as literal text, escaped, so
+``--param prefix=a.b`` selects the names starting with ``a.b`` and ``prefix=x|.*`` cannot
+widen the selection. A parameter whose name ends in ``_matches`` (the shipped
+``budget_name_matches``) is declared a pattern by that name and pasted as a regular expression.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ _REFERENCE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _WHOLE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 
 #: The keys whose text is a regular expression: parameters inside them are escaped.
-PATTERN_KEYS = frozenset({"matches", "name_matches"})
+PATTERN_KEYS = frozenset({"matches", "name_matches", "name_not_matches"})
 #: A parameter named ``..._matches`` holds a regular expression and is pasted unescaped.
 PATTERN_SUFFIX = "_matches"
 

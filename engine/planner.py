@@ -105,13 +105,14 @@ _TIMED = ("older_than", "newer_than")
 
 
 def _own_selector(rule: CompiledRule) -> Selector:
-    """The rule's selection as a listing can apply it (names, pattern, listing-only where).
+    """The rule's selection as a listing can apply it (names, patterns, exclusions, where).
+
+    An excluded name is not detailed for this rule (another rule may still ask for it).
 
     Its reads are the rule's own of the type, unless the rule also counts metrics or log events
     of it: what those need of a resource (an S3 bucket's region) is no key the rule names.
     """
-    named = rule.names is not None or rule.name_pattern is not None
-    name = rule.name_selected if named else None
+    name = rule.name_selected if rule.selects_by_name else None
     enriched = bool(rule.metrics or rule.logs)
     reads = None if enriched else _reads_of(rule, rule.resource_type)
     if rule.where is None or rule.where_timed:

@@ -16,7 +16,14 @@ LEVEL_STATUSES = ("pass", "note", "warn", "fail")
 STATUSES_DECIDED = ["pass", "note", "warn", "fail", "error"]
 SEVERITIES = ["critical", "high", "medium", "low", "info"]
 CADENCES = ["daily", "weekly", "monthly", "quarterly"]
+#: A rule without a cadence runs with the daily checks (the most frequent: never forgotten).
+DEFAULT_CADENCE = "daily"
+#: The ids of a pack with an expectation inventory (the shipped one): lower-case, dotted.
 ID_PATTERN = r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$"
+#: Any other pack's ids, and ``covers`` entries there: one word, as waivers can name it.
+FREE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+#: What ``covers`` names where the pack has an inventory: the runbook's expectation IDs.
+RUNBOOK_ID_PATTERN = r"^RB-[A-Z]\d{2}$"
 RESOURCE_TYPE_PATTERN = r"^aws\.[a-z0-9]+\.[a-z0-9_]+$"
 PARAMETER_NAME = r"^[a-z][a-z0-9_]*$"
 
@@ -233,23 +240,34 @@ def _related() -> dict[str, Any]:
 def _rule() -> dict[str, Any]:
     return {
         "type": "object",
-        "required": ["id", "title", "covers", "section", "cadence", "severity"],
+        "required": ["id", "title", "severity"],
         "additionalProperties": False,
         "properties": {
-            "id": {"type": "string", "pattern": ID_PATTERN, "description": "stable rule id"},
+            "id": {
+                "type": "string",
+                "pattern": FREE_ID_PATTERN,
+                "description": "stable rule id; in a pack with an expectation inventory "
+                "(EXPECTATIONS.md beside it) lower-case and dotted, e.g. sqs.dlq-empty",
+            },
             "title": _text("one line: what must hold", maxLength=200),
             "description": _text("why the runbook asks for it"),
             "kind": {"enum": ["check", "manual"], "default": "check"},
             "covers": {
                 "type": "array",
                 "minItems": 1,
-                "items": {"type": "string", "pattern": r"^RB-[A-Z]\d{2}$"},
-                "description": "the runbook expectation IDs this rule encodes",
+                "items": {"type": "string", "pattern": FREE_ID_PATTERN},
+                "description": "the runbook expectation IDs this rule encodes; required, and "
+                "RB-<letter><2 digits>, in a pack with an expectation inventory",
             },
-            "section": _text("the runbook section the rule comes from"),
-            "cadence": {"enum": CADENCES},
+            "section": _text("the runbook section the rule comes from; default: the pack's name"),
+            "cadence": {"enum": CADENCES, "default": DEFAULT_CADENCE},
             "severity": {"enum": SEVERITIES},
             "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 8},
+            "owner": _text(
+                "who acts on this rule's findings (a team or a person); the config's owners: "
+                "entries, matched by rule, tag, resource or account, come first",
+                pattern=r"\S",
+            ),
             "resource": {"type": "string", "pattern": RESOURCE_TYPE_PATTERN},
             "select": {
                 "type": "object",
@@ -262,6 +280,17 @@ def _rule() -> dict[str, Any]:
                         "one name per item",
                     },
                     "name_matches": {"type": "string", "format": "regex"},
+                    "exclude_names": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": "names never judged (even when names lists them); a "
+                        "${list parameter} expands to one name per item",
+                    },
+                    "name_not_matches": {
+                        "type": "string",
+                        "format": "regex",
+                        "description": "a regular expression: names it finds are never judged",
+                    },
                     "where": {"$ref": "#/$defs/condition"},
                 },
             },
@@ -332,7 +361,7 @@ def _rule() -> dict[str, Any]:
             },
             "replaces": {
                 "type": "array",
-                "items": {"type": "string", "pattern": ID_PATTERN},
+                "items": {"type": "string", "pattern": FREE_ID_PATTERN},
                 "description": "earlier ids of this rule: waivers, history and SARIF "
                 "fingerprints written for them follow it",
             },

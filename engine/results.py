@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from runbook_guard import __version__
-from runbook_guard.engine.config import blocking
-from runbook_guard.engine.coverage import Coverage, how_covered
+from runbook_guard.engine.attestations import Attestation, apply_attestations
+from runbook_guard.engine.coverage import Coverage, how_covered, narrow_coverage
 from runbook_guard.engine.evaluate import evaluate_rules
 from runbook_guard.engine.loader import PolicySet
+from runbook_guard.engine.owners import Owners, assign_owners
+from runbook_guard.engine.per_account import evaluate_by_account
 from runbook_guard.engine.rules import CompiledRule
+from runbook_guard.engine.selection import inactive_record
 from runbook_guard.engine.snapshot import Snapshot
+from runbook_guard.engine.summary import STATUSES, summarise
 from runbook_guard.engine.timeutil import iso
 from runbook_guard.engine.waivers import (
     DEFAULT_MAX_EXPIRY_DAYS,
@@ -21,27 +24,11 @@ from runbook_guard.engine.waivers import (
     apply_waivers,
 )
 
-#: ``not_applicable``: what a template cannot say before deploy (engine/phase.py); outside
-#: the gate and every pass rate, JUnit ``skipped``, no SARIF alert.
-STATUSES = ("pass", "note", "warn", "fail", "error", "manual", "waived", "not_applicable")
-RESULTS_SCHEMA_VERSION = 3
+__all__ = ["RESULTS_SCHEMA_VERSION", "STATUSES", "build_results", "coverage_document"]
 
-
-def _summary(results: Sequence[Mapping[str, Any]], rules: Sequence[CompiledRule]) -> dict[str, Any]:
-    by_id = {rule.id: rule for rule in rules}
-    by_status = Counter(r["status"] for r in results)
-    by_severity: dict[str, Counter[str]] = defaultdict(Counter)
-    by_cadence: dict[str, Counter[str]] = defaultdict(Counter)
-    for result in results:
-        rule = by_id[result["rule"]]
-        by_severity[rule.severity][result["status"]] += 1
-        by_cadence[rule.cadence][result["status"]] += 1
-    return {
-        "total": len(results),
-        "by_status": {status: by_status.get(status, 0) for status in STATUSES},
-        "by_severity": {k: dict(sorted(v.items())) for k, v in sorted(by_severity.items())},
-        "by_cadence": {k: dict(sorted(v.items())) for k, v in sorted(by_cadence.items())},
-    }
+#: 4 added ``selection``, ``summary.gate.fail_severity`` and a result's ``owner`` and
+#: ``attestation``.
+RESULTS_SCHEMA_VERSION = 4
 
 
 def build_results(
@@ -54,15 +41,34 @@ def build_results(
     fail_on: str = "fail",
     coverage: Coverage | None = None,
     waiver_max_days: int = DEFAULT_MAX_EXPIRY_DAYS,
+    *,
+    selection: Mapping[str, Any] | None = None,
+    fail_severity: str | None = None,
+    attestations: Sequence[Attestation] = (),
+    owners: Owners | None = None,
 ) -> dict[str, Any]:
-    """Evaluate and wrap the results with everything a reader needs to trust them."""
-    results = evaluate_rules(rules, snapshot, now, policy_set.tables)
+    """Evaluate and wrap the results with everything a reader needs to trust them.
+
+    ``selection`` is the record of which rules were chosen (``engine.selection``): ``rules``
+    are those alone, and coverage says which expectations were left to unselected rules.
+    Attestations (already checked against the rules) apply before waivers: an attested
+    manual rule passes, and a waiver never covers a pass. Every result then gets its owner.
+    """
+    by_account = evaluate_by_account(policy_set, rules, snapshot, now)
+    results = (
+        by_account
+        if by_account is not None
+        else evaluate_rules(rules, snapshot, now, policy_set.tables)
+    )
+    apply_attestations(results, attestations, now)
     renamed = {old: rule.id for rule in rules for old in rule.replaces}
     register = apply_waivers(results, waivers, now, renamed, waiver_max_days)
     if snapshot.is_template:
         register += apply_suppressions(results, snapshot.resources, renamed)
-    summary = _summary(results, rules)
-    summary["gate"] = {"fail_on": fail_on, "blocking": blocking(results, fail_on)}
+    assign_owners(results, rules, owners or Owners())
+    classes = {rule.id: (rule.severity, rule.cadence) for rule in rules}
+    summary = summarise(results, classes, fail_on, fail_severity)
+    chosen = dict(selection) if selection is not None else inactive_record(classes)
     metadata = snapshot.metadata
     packs = sorted(
         ({k: str(v) for k, v in pack.items()} for pack in policy_set.packs),
@@ -87,7 +93,12 @@ def build_results(
         "summary": summary,
         "waivers": register,
         "collection_errors": list(snapshot.errors),
-        **({"coverage": coverage_document(coverage)} if coverage is not None else {}),
+        "selection": chosen,
+        **(
+            {"coverage": coverage_document(coverage, chosen["not_selected"])}
+            if coverage is not None
+            else {}
+        ),
     }
 
 
@@ -100,9 +111,10 @@ def _source(source: Mapping[str, Any]) -> dict[str, Any]:
     return {"kind": source["kind"], **({"templates": templates} if templates else {})}
 
 
-def coverage_document(coverage: Coverage) -> dict[str, Any]:
-    """The coverage of the runbook's inventory, as the results contract carries it."""
-    return {
+def coverage_document(coverage: Coverage, not_selected: Sequence[str] = ()) -> dict[str, Any]:
+    """The coverage of the runbook's inventory, as the results contract carries it; with
+    rules left out by a selection, what they alone cover is ``not selected``."""
+    document = {
         "inventory": coverage.inventory,
         "expectations": [
             {
@@ -117,3 +129,7 @@ def coverage_document(coverage: Coverage) -> dict[str, Any]:
         "uncovered": coverage.uncovered,
         "unknown": coverage.unknown,
     }
+    if not not_selected:
+        return document
+    how = {c.rule: c.how for coverings in coverage.by_id.values() for c in coverings}
+    return narrow_coverage(document, set(not_selected), how)

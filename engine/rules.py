@@ -4,26 +4,27 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
-import string
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
-from runbook_guard.engine.access import CompileError, compile_at
+from runbook_guard.engine.access import Attempts, CompileError, CompileErrors, compile_at
 from runbook_guard.engine.conditions import Condition, compile_condition, describe
+from runbook_guard.engine.metric_specs import metric_query, window_seconds
 from runbook_guard.engine.params import ParameterError, expand_names, references, substitute
 from runbook_guard.engine.paths import MISSING, PathError, compile_path
-from runbook_guard.engine.plan import LogQuery, MetricPart, MetricQuery
+from runbook_guard.engine.plan import LogQuery, MetricQuery
+from runbook_guard.engine.policy_schema import DEFAULT_CADENCE
 from runbook_guard.engine.reads import rule_reads, top_level_keys
 from runbook_guard.engine.regexes import Pattern, PatternError, compile_pattern
 from runbook_guard.engine.related import RelatedSpec
+from runbook_guard.engine.suggest import did_you_mean
 from runbook_guard.engine.thresholds import Levels, ThresholdError, parse_levels
 from runbook_guard.engine.values import Value, compile_value
 
-_DEFAULT_REDUCE = {"Sum": "sum", "SampleCount": "sum", "Maximum": "max", "Minimum": "min"}
-_METRIC_STAT = re.compile(r"^(Sum|Average|Maximum|Minimum|SampleCount|p\d{1,2}(\.\d+)?)$")
+#: The ``select`` keys listing name templates, expanded one name per list-parameter item.
+NAME_LISTS = frozenset({"names", "exclude_names"})
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,13 @@ class CompiledRule:
     pack: str
     source: RuleSource
     resource_type: str = ""
+    #: Who acts on the rule's findings (the config's ``owners:`` may say otherwise).
+    owner: str = ""
     names: list[tuple[str, dict[str, Any]]] | None = None
     name_pattern: Pattern | None = None
+    #: ``select.exclude_names`` and ``select.name_not_matches``: never judged, even if named.
+    excluded_names: frozenset[str] = frozenset()
+    exclude_pattern: Pattern | None = None
     where: Condition | None = None
     related: dict[str, RelatedSpec] = field(default_factory=dict)
     expect: Condition | None = None
@@ -142,134 +148,38 @@ class CompiledRule:
             meta["resource_type"] = self.resource_type
         return meta
 
+    @cached_property
+    def _named(self) -> frozenset[str] | None:
+        return None if self.names is None else frozenset(n for n, _ in self.names)
+
+    @property
+    def selects_by_name(self) -> bool:
+        """Whether the name alone can rule a resource out (names, patterns, exclusions)."""
+        return self.names is not None or self.name_pattern is not None or self.excludes
+
+    @property
+    def excludes(self) -> bool:
+        return bool(self.excluded_names) or self.exclude_pattern is not None
+
+    def name_excluded(self, name: str) -> bool:
+        """Whether the rule's exclusions take this name out of its selection."""
+        if name in self.excluded_names:
+            return True
+        return self.exclude_pattern is not None and self.exclude_pattern.search(name) is not None
+
     def name_selected(self, name: str) -> bool:
         """Selection by name alone: what the collector can decide before fetching details."""
-        if self.names is not None and name not in {n for n, _ in self.names}:
+        named = self._named
+        if named is not None and name not in named:
             return False
-        return self.name_pattern is None or self.name_pattern.search(name) is not None
+        if self.name_pattern is not None and self.name_pattern.search(name) is None:
+            return False
+        return not self.name_excluded(name)
 
 
 def _braces(text: str) -> str:
     """Text made safe to sit inside a str.format template."""
     return text.replace("{", "{{").replace("}", "}}")
-
-
-#: CloudWatch keeps metrics 455 days (15 months); no window can look further back.
-MAX_WINDOW_HOURS = 455 * 24
-
-
-def _hours(at: tuple[str | int, ...], value: Any, default: float) -> int:
-    hours = default if value is None else value
-    if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not hours > 0:
-        raise CompileError(at, f"window must be a positive number of hours, not {hours!r}")
-    if not hours <= MAX_WINDOW_HOURS:  # also refuses infinity, NaN having failed above
-        raise CompileError(
-            at, f"window of {hours!r} hours is beyond the {MAX_WINDOW_HOURS} hours CloudWatch keeps"
-        )
-    return int(float(hours) * 3600)
-
-
-_PLACEHOLDERS = frozenset({"name", "id", "region", "account"})
-
-
-def _check_placeholders(at: tuple[str | int, ...], value: str) -> None:
-    """Only what the collector can fill: {name} {id} {region} {account}, or a whole {each:PATH}."""
-    if value.startswith("{each:") and value.endswith("}") and value.count("{") == 1:
-        compile_at(at, value[len("{each:") : -1])
-        return
-    try:
-        fields = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
-    except ValueError as error:
-        raise CompileError(at, f"dimension value {value!r}: {error}") from None
-    for name in fields:
-        if name not in _PLACEHOLDERS:
-            known = ", ".join(f"{{{n}}}" for n in sorted(_PLACEHOLDERS))
-            raise CompileError(
-                at, f"dimension value {value!r}: {{{name}}} is not one of {known} or {{each:PATH}}"
-            )
-
-
-def _dimensions(at: tuple[str | int, ...], spec: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    if spec is None:
-        return ()
-    if not isinstance(spec, dict):
-        raise CompileError(at, "dimensions must be a mapping of name to value(s)")
-    dims = []
-    for name, value in sorted(spec.items()):
-        values = value if isinstance(value, list) else [value]
-        if not values or not all(isinstance(v, str) and v for v in values):
-            raise CompileError((*at, name), "a dimension value is text or a non-empty list of text")
-        for item in values:
-            _check_placeholders((*at, name), item)
-        dims.append((str(name), tuple(values)))
-    return tuple(dims)
-
-
-def _parts(at: tuple[str | int, ...], spec: dict[str, Any]) -> tuple[MetricPart, ...]:
-    if "sum_of" in spec:  # series with different dimensions, summed period by period
-        if "metric" in spec or "dimensions" in spec:
-            raise CompileError(at, "sum_of replaces metric and dimensions")
-        items = spec["sum_of"]
-        if not isinstance(items, list) or not items:
-            raise CompileError((*at, "sum_of"), "sum_of takes a non-empty list")
-        return tuple(p for i, item in enumerate(items) for p in _parts((*at, "sum_of", i), item))
-    if "metric" not in spec:
-        raise CompileError(at, "a metric needs 'metric' (or 'sum_of')")
-    names = spec["metric"] if isinstance(spec["metric"], list) else [spec["metric"]]
-    dims = _dimensions((*at, "dimensions"), spec.get("dimensions"))
-    return tuple(MetricPart(str(name), dims) for name in names)
-
-
-def _part_text(parts: tuple[MetricPart, ...]) -> str:
-    """The parts as canonical JSON: two different queries never share a stored key."""
-    return json.dumps(
-        [[p.metric, [[k, list(v)] for k, v in p.dimensions]] for p in parts],
-        separators=(",", ":"),
-    )
-
-
-def _metric_query(at: tuple[str | int, ...], spec: dict[str, Any]) -> MetricQuery:
-    stat = str(spec["stat"])
-    if not _METRIC_STAT.match(stat):
-        raise CompileError((*at, "stat"), f"unknown statistic {stat!r}")
-    window = _hours((*at, "window_hours"), spec.get("window_hours"), 24)
-    period = window
-    if spec.get("period_minutes") is not None:
-        minutes = spec["period_minutes"]
-        if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes <= 0:
-            raise CompileError((*at, "period_minutes"), "period must be a positive whole number")
-        period = minutes * 60
-        if window % period:
-            raise CompileError((*at, "period_minutes"), "period must divide the window evenly")
-    reduce = str(
-        spec.get("reduce") or _DEFAULT_REDUCE.get(stat, "max" if stat[0] == "p" else "avg")
-    )
-    parts = _parts(at, spec)
-    per = spec.get("per")
-    denominator: tuple[MetricPart, ...] = ()
-    at_least = 0.0
-    if per is not None:
-        denominator = _parts((*at, "per"), per)
-        floor = per.get("at_least", 0)
-        if isinstance(floor, bool) or not isinstance(floor, (int, float)) or floor < 0:
-            raise CompileError((*at, "per", "at_least"), "at_least must be a number >= 0")
-        at_least = float(floor)
-    simple = len(parts) == 1 and all(len(v) == 1 for _, v in parts[0].dimensions) and not per
-    namespace = str(spec["namespace"])
-    if simple:
-        dims = ",".join(f"{k}={v[0]}" for k, v in parts[0].dimensions)
-        key = f"{namespace}/{parts[0].metric}:{stat}:{dims}:{window}s/{period}s:{reduce}"
-    else:
-        key = f"{namespace}/{_part_text(parts)}:{stat}"
-        if denominator:
-            key += f"/per:{_part_text(denominator)}>={at_least!r}"
-        key += f":{window}s/{period}s:{reduce}"
-    first = parts[0]
-    return MetricQuery(
-        key, namespace, first.metric, stat, tuple((k, v[0]) for k, v in first.dimensions),
-        window, period, reduce,
-        parts=() if simple else parts, denominator=denominator, min_denominator=at_least,
-    )  # fmt: skip
 
 
 def compile_rule(
@@ -281,22 +191,23 @@ def compile_rule(
 ) -> CompiledRule:
     """Compile one schema-valid rule mapping; raises CompileError located inside the rule."""
     kind = spec.get("kind", "check")
-    names_spec = (spec.get("select") or {}).get("names")
+    select_spec = spec.get("select") or {}
     related_spec = spec.get("related") or {}
     body = {k: v for k, v in spec.items() if k not in ("tests", "related")}
-    if names_spec is not None:
-        body["select"] = {k: v for k, v in spec["select"].items() if k != "names"}
+    if NAME_LISTS & set(select_spec):  # expanded per item below, not pasted as text
+        body["select"] = {k: v for k, v in select_spec.items() if k not in NAME_LISTS}
     try:
         resolved = substitute(body, parameters)
     except ParameterError as error:
         raise CompileError((), str(error)) from None
     rule = CompiledRule(
         id=spec["id"], title=resolved["title"], kind=kind, severity=spec["severity"],
-        cadence=spec["cadence"], covers=list(spec["covers"]), section=resolved["section"],
+        cadence=spec.get("cadence", DEFAULT_CADENCE), covers=list(spec.get("covers", [])),
+        section=str(resolved.get("section") or pack),
         description=str(resolved.get("description", "")).strip(),
         remediation=str(resolved.get("remediation", "")).strip(),
         tags=list(spec.get("tags", [])), pack=pack, source=source,
-        resource_type=str(spec.get("resource", "")),
+        resource_type=str(spec.get("resource", "")), owner=str(resolved.get("owner") or ""),
         no_data=spec.get("no_data", "error"), when_none=spec.get("when_none", "note"),
         when_none_message=str(resolved.get("when_none_message", "")),
         collect=dict(resolved.get("collect") or {}), parameters=parameters,
@@ -311,14 +222,17 @@ def compile_rule(
         return rule
     if not rule.resource_type:
         raise CompileError(("resource",), "a check rule needs 'resource' (the resource type)")
-    _compile_selection(rule, resolved.get("select") or {}, names_spec, related_spec, parameters)
+    attempts = Attempts()  # independent parts: every problem of the rule in one report
+    attempts.run(lambda: _compile_selection(rule, resolved, select_spec, related_spec, parameters))
     for name, metric in (resolved.get("metrics") or {}).items():
-        rule.metrics[name] = _metric_query(("metrics", name), metric)
-    for name, query in (resolved.get("logs") or {}).items():
-        window = _hours(("logs", name, "window_hours"), query.get("window_hours"), 24)
-        rule.logs[name] = LogQuery(f"count({query['pattern']})/{window}s", query["pattern"], window)
-    _check_aliases(rule, resolved)
-    _compile_checks(rule, resolved, tables)
+        query = attempts.run(partial(metric_query, ("metrics", name), metric))
+        if query is not None:
+            rule.metrics[name] = query
+    for name, log in (resolved.get("logs") or {}).items():
+        attempts.run(partial(_log_query, rule, name, log))
+    attempts.run(lambda: _check_aliases(resolved, related_spec))
+    attempts.run(lambda: _compile_checks(rule, resolved, tables))
+    attempts.check()
     try:
         related_resolved = substitute(
             {a: {k: v for k, v in t.items() if k != "name"} for a, t in related_spec.items()},
@@ -338,6 +252,11 @@ def compile_rule(
         ]
         rule.where_timed = any(op in str(where) for op in ("older_than", "newer_than"))
     return rule
+
+
+def _log_query(rule: CompiledRule, name: str, query: Mapping[str, Any]) -> None:
+    window = window_seconds(("logs", name, "window_hours"), query.get("window_hours"), 24)
+    rule.logs[name] = LogQuery(f"count({query['pattern']})/{window}s", query["pattern"], window)
 
 
 def _fingerprint(spec: Mapping[str, Any], parameters: Mapping[str, Any]) -> str:
@@ -360,30 +279,55 @@ def _require_absent(spec: dict[str, Any], keys: tuple[str, ...]) -> None:
 
 def _compile_selection(
     rule: CompiledRule,
-    select: dict[str, Any],
-    names_spec: list[str] | None,
+    resolved: dict[str, Any],
+    select_spec: dict[str, Any],
     related_spec: dict[str, Any],
     parameters: Mapping[str, Any],
 ) -> None:
-    if names_spec is not None:
-        try:
-            rule.names = [pair for t in names_spec for pair in expand_names(t, parameters)]
-        except ParameterError as error:
-            raise CompileError(("select", "names"), str(error)) from None
+    """Names, patterns, exclusions, ``where`` and the related lookups: each problem reported."""
+    select = resolved.get("select") or {}
+    attempts = Attempts()
+    if select_spec.get("names") is not None:
+        rule.names = attempts.run(lambda: _expand(select_spec, "names", parameters))
+    if select_spec.get("exclude_names") is not None:
+        excluded = attempts.run(lambda: _expand(select_spec, "exclude_names", parameters)) or []
+        rule.excluded_names = frozenset(name for name, _ in excluded)
     if "name_matches" in select:
-        try:
-            rule.name_pattern = compile_pattern(str(select["name_matches"]))
-        except PatternError as error:
-            at = ("select", "name_matches")
-            raise CompileError(at, f"invalid regular expression: {error}") from None
+        rule.name_pattern = attempts.run(lambda: _pattern(select, "name_matches"))
+    if "name_not_matches" in select:
+        rule.exclude_pattern = attempts.run(lambda: _pattern(select, "name_not_matches"))
+    if rule.names is not None:  # an excluded name is neither judged nor required to exist
+        rule.names = [pair for pair in rule.names if not rule.name_excluded(pair[0])]
     if "where" in select:
-        rule.where = compile_condition(("select", "where"), select["where"])
+        rule.where = attempts.run(lambda: compile_condition(("select", "where"), select["where"]))
     bound = {name for _, bindings in rule.names or [] for name in bindings}
     for alias, target in related_spec.items():
-        rule.related[alias] = _related(("related", alias), alias, target, parameters, bound)
+        found = attempts.run(
+            partial(_related, ("related", alias), alias, target, parameters, bound)
+        )
+        if found is not None:
+            rule.related[alias] = found
     for where_at, _alias in _aliases(("select", "where"), select.get("where")):
         message = "select.where reads the selected resource alone; compare with related in expect"
-        raise CompileError(where_at, message)
+        attempts.errors.append(CompileError(where_at, message))
+    attempts.check()
+
+
+def _expand(
+    select_spec: Mapping[str, Any], key: str, parameters: Mapping[str, Any]
+) -> list[tuple[str, dict[str, Any]]]:
+    """``names`` or ``exclude_names``: each template, a list parameter giving one per item."""
+    try:
+        return [pair for t in select_spec[key] for pair in expand_names(t, parameters)]
+    except ParameterError as error:
+        raise CompileError(("select", key), str(error)) from None
+
+
+def _pattern(select: Mapping[str, Any], key: str) -> Pattern:
+    try:
+        return compile_pattern(str(select[key]))
+    except PatternError as error:
+        raise CompileError(("select", key), f"invalid regular expression: {error}") from None
 
 
 def _aliases(at: tuple[str | int, ...], node: Any) -> list[tuple[tuple[str | int, ...], str]]:
@@ -400,13 +344,18 @@ def _aliases(at: tuple[str | int, ...], node: Any) -> list[tuple[tuple[str | int
     return found
 
 
-def _check_aliases(rule: CompiledRule, resolved: dict[str, Any]) -> None:
+def _check_aliases(resolved: dict[str, Any], declared: Collection[str]) -> None:
     """A condition on an undeclared alias would see an empty set: refuse it at load time."""
+    errors = []
     for key in ("expect", "warn_unless", "value", "evidence"):
         for at, alias in _aliases((key,), resolved.get(key)):
-            if alias not in rule.related:
-                declared = ", ".join(sorted(rule.related)) or "none"
-                raise CompileError(at, f"related '{alias}' is not declared (declared: {declared})")
+            if alias not in declared:
+                known = ", ".join(sorted(declared)) or "none"
+                hint = did_you_mean(alias, declared)
+                message = f"related '{alias}' is not declared{hint} (declared: {known})"
+                errors.append(CompileError(at, message))
+    if errors:
+        raise CompileErrors(errors)
 
 
 def _related(
@@ -461,58 +410,87 @@ def _compile_checks(
     elif has_value != has_levels:
         missing = "levels" if has_value else "value"
         raise CompileError((missing,), f"'value' and 'levels' go together; '{missing}' is missing")
-    metric_keys = {name: q.key for name, q in rule.metrics.items()}
-    log_keys = {name: q.key for name, q in rule.logs.items()}
-    for label, expression in (resolved.get("evidence") or {}).items():
-        if isinstance(expression, dict) and "related" in expression:  # each target's field
-            rule.evidence.append(
-                (str(label), _related_evidence(("evidence", label), expression), True)
-            )
-            continue
-        if isinstance(expression, dict):  # a value (a ratio over the whole window, say)
-            where: tuple[str | int, ...] = ("evidence", label)
-            figure = compile_value(where, expression, metric_keys, log_keys, tables)
-            if "ratio" in expression and expression.get("unit") == "%":
-                figure = _percent(figure)
-            rule.evidence.append((str(label), figure, True))
-            continue
-        try:
-            getter, _roots = compile_path(str(expression))
-        except PathError as error:
-            raise CompileError(("evidence", label), str(error)) from None
-        rule.evidence.append((str(label), _evidence_path(getter, str(expression)), True))
     if "expect" not in resolved and "warn_unless" not in resolved and not has_value:
         message = "a check rule needs 'expect', 'warn_unless', or 'value' with 'levels'"
         raise CompileError((), message)
+    # A metric that did not compile is still declared: a value naming it is not a second error.
+    keys = {
+        source: {
+            name: query.key if query is not None else f"<invalid {name}>"
+            for name in resolved.get(source) or {}
+            for query in [getattr(rule, source).get(name)]
+        }
+        for source in ("metrics", "logs")
+    }
+    attempts = Attempts()
+    for label, expression in (resolved.get("evidence") or {}).items():
+        attempts.run(partial(_evidence, rule, label, expression, keys, tables))
     words = []
     if "expect" in resolved:
-        rule.expect = compile_condition(("expect",), resolved["expect"])
+        rule.expect = attempts.run(lambda: compile_condition(("expect",), resolved["expect"]))
         words.append(describe(resolved["expect"]))
     if "warn_unless" in resolved:
-        rule.warn_unless = compile_condition(("warn_unless",), resolved["warn_unless"])
-        words.append(f"warn unless {describe(resolved['warn_unless'])}")
+        warn = resolved["warn_unless"]
+        rule.warn_unless = attempts.run(lambda: compile_condition(("warn_unless",), warn))
+        words.append(f"warn unless {describe(warn)}")
     if has_value:
-        rule.unit = str(resolved["value"].get("unit", ""))
-        value = compile_value(("value",), resolved["value"], metric_keys, log_keys, tables)
-        if "ratio" in resolved["value"] and rule.unit == "%":
-            if resolved["value"].get("scale", 1) != 1:
-                message = "a ratio in % is already multiplied by 100: drop 'scale'"
-                raise CompileError(("value", "scale"), message)
-            value = _percent(value)
-        rule.value = value
-        if rule.informational:
-            words.append("informational: the value is reported, not judged")
-        else:
-            rule.custom_level_messages = dict(resolved["levels"].get("messages") or {})
-            try:
-                rule.levels = parse_levels(resolved["levels"], rule.unit)
-            except ThresholdError as error:
-                raise CompileError(("levels",), str(error)) from None
-            words.append(rule.levels.describe())
-    if has_value:
-        windows = sorted({q.describe_window() for q in rule.metrics.values()})
-        words.extend(windows)
+        attempts.run(lambda: words.extend(_compile_value(rule, resolved, keys, tables)))
+    attempts.check()
     rule.expected = "; ".join(words)
+
+
+def _compile_value(
+    rule: CompiledRule,
+    resolved: dict[str, Any],
+    keys: Mapping[str, Mapping[str, str]],
+    tables: Mapping[str, Mapping[str, Any]],
+) -> list[str]:
+    """The rule's value and levels; returns the words of its expected text."""
+    words = []
+    rule.unit = str(resolved["value"].get("unit", ""))
+    value = compile_value(("value",), resolved["value"], keys["metrics"], keys["logs"], tables)
+    if "ratio" in resolved["value"] and rule.unit == "%":
+        if resolved["value"].get("scale", 1) != 1:
+            message = "a ratio in % is already multiplied by 100: drop 'scale'"
+            raise CompileError(("value", "scale"), message)
+        value = _percent(value)
+    rule.value = value
+    if rule.informational:
+        words.append("informational: the value is reported, not judged")
+    else:
+        rule.custom_level_messages = dict(resolved["levels"].get("messages") or {})
+        try:
+            rule.levels = parse_levels(resolved["levels"], rule.unit)
+        except ThresholdError as error:
+            raise CompileError(("levels",), str(error)) from None
+        words.append(rule.levels.describe())
+    words.extend(sorted({q.describe_window() for q in rule.metrics.values()}))
+    return words
+
+
+def _evidence(
+    rule: CompiledRule,
+    label: str,
+    expression: Any,
+    keys: Mapping[str, Mapping[str, str]],
+    tables: Mapping[str, Mapping[str, Any]],
+) -> None:
+    """One ``evidence`` entry: a related field, a value, or a path."""
+    if isinstance(expression, dict) and "related" in expression:  # each target's field
+        rule.evidence.append((str(label), _related_evidence(("evidence", label), expression), True))
+        return
+    if isinstance(expression, dict):  # a value (a ratio over the whole window, say)
+        where: tuple[str | int, ...] = ("evidence", label)
+        figure = compile_value(where, expression, keys["metrics"], keys["logs"], tables)
+        if "ratio" in expression and expression.get("unit") == "%":
+            figure = _percent(figure)
+        rule.evidence.append((str(label), figure, True))
+        return
+    try:
+        getter, _roots = compile_path(str(expression))
+    except PathError as error:
+        raise CompileError(("evidence", label), str(error)) from None
+    rule.evidence.append((str(label), _evidence_path(getter, str(expression)), True))
 
 
 def _evidence_path(get: Any, expression: str) -> Value:

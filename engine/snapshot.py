@@ -7,6 +7,7 @@ for which resource and which data keys.
 from __future__ import annotations
 
 import itertools
+import json
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 from runbook_guard.engine.context import BlockedLookup, nothing_blocked
 from runbook_guard.engine.documents import digest_of, load_document
 from runbook_guard.engine.errors import InputError, problem
+from runbook_guard.engine.fileio import canonical_json
 
 ACCESS_DENIED = {
     "AccessDenied",
@@ -28,7 +30,8 @@ ACCESS_DENIED = {
 _NO_CAUSES: list[str] = []
 GLOBAL_REGION = "global"
 #: Calls that establish who the collection is: when they fail, the account lists nothing.
-IDENTITY_OPERATIONS = frozenset({"GetCallerIdentity", "AssumeRole"})
+#: Region discovery belongs with them: an account whose regions are unknown lists nowhere.
+IDENTITY_OPERATIONS = frozenset({"GetCallerIdentity", "AssumeRole", "DescribeRegions"})
 
 
 def describe_error(error: Mapping[str, Any]) -> str:
@@ -113,15 +116,26 @@ class Snapshot:
         for entry in self.coverage:
             self._prefixes[(entry["type"], entry["account"])].append(entry.get("prefixes"))
         self._incomplete: dict[str, list[str]] = defaultdict(list)
+        #: The same causes per (type, account): one account's gap must not make another
+        #: account's missing resource undecidable.
+        self._incomplete_in: dict[tuple[str, str], list[str]] = defaultdict(list)
         for entry in self.coverage:
             if not entry["complete"]:
-                self._incomplete[entry["type"]].append(self._listing_cause(entry))
+                cause = self._listing_cause(entry)
+                self._incomplete[entry["type"]].append(cause)
+                self._incomplete_in[(entry["type"], entry["account"])].append(cause)
         for resource_type, missing in self._uncovered().items():
             where = ", ".join(f"{account}/{region}" for account, region in missing)
             self._incomplete[resource_type].append(
                 f"no coverage of {resource_type} in {where}: the snapshot does not say it was"
                 " listed there"
             )
+            for account in dict.fromkeys(account for account, _region in missing):
+                regions = ", ".join(r for a, r in missing if a == account)
+                self._incomplete_in[(resource_type, account)].append(
+                    f"no coverage of {resource_type} in {account}/{regions}: the snapshot does"
+                    " not say it was listed there"
+                )
         self._by_resource: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
         self._by_scope: dict[tuple[str, str, str], list[Mapping[str, Any]]] = defaultdict(list)
         for error in self.errors:
@@ -142,6 +156,13 @@ class Snapshot:
         """
         accounts = [str(a) for a in self.metadata.get("accounts") or []]
         regions = [str(r) for r in self.metadata.get("regions") or []]
+        # An account of an organisation may be collected in its own regions (accounts file,
+        # discovered regions): its coverage spans those, not the run's list.
+        own_regions = {
+            str(account): [str(r) for r in entry["regions"]]
+            for account, entry in (self.metadata.get("per_account") or {}).items()
+            if isinstance(entry, Mapping) and entry.get("regions") is not None
+        }
         covered: dict[str, set[tuple[str, str]]] = defaultdict(set)
         for entry in self.coverage:
             covered[entry["type"]].add((entry["account"], entry["region"]))
@@ -150,8 +171,12 @@ class Snapshot:
             # Global: listed only in region "global". A type with regional entries too (an
             # account whose identity failed is recorded at "global") is regional.
             is_global = all(region == GLOBAL_REGION for _account, region in pairs)
-            wanted = [GLOBAL_REGION] if is_global else regions
-            gaps = [(a, r) for a in accounts for r in wanted if (a, r) not in pairs]
+            gaps = [
+                (a, r)
+                for a in accounts
+                for r in ([GLOBAL_REGION] if is_global else own_regions.get(a, regions))
+                if (a, r) not in pairs
+            ]
             if gaps:
                 missing[resource_type] = gaps
         return missing
@@ -224,9 +249,12 @@ class Snapshot:
             return []
         return sorted(k for k in keys if k != "*" and k not in self.collected_keys[resource_type])
 
-    def incomplete(self, resource_type: str) -> list[str]:
-        """Why resources of this type may be missing from the snapshot (empty if none)."""
-        return self._incomplete.get(resource_type, _NO_CAUSES)
+    def incomplete(self, resource_type: str, account: str | None = None) -> list[str]:
+        """Why resources of this type may be missing from the snapshot (empty if none); with
+        ``account``, only from that account's part of it."""
+        if account is None:
+            return self._incomplete.get(resource_type, _NO_CAUSES)
+        return self._incomplete_in.get((resource_type, account), _NO_CAUSES)
 
     def errors_for(self, resource: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         """Collection errors that may have left holes in this resource's data."""
@@ -250,6 +278,16 @@ def blocked_lookup(errors: list[Mapping[str, Any]]) -> BlockedLookup:
         return [text for keys, text in prepared if not keys or keys & roots]
 
     return blocked
+
+
+def as_written(document: Mapping[str, Any]) -> Snapshot:
+    """The snapshot exactly as ``evaluate`` will read it back from the file ``check`` writes.
+
+    The file is canonical JSON (keys sorted), the collected document is in AWS's answer order:
+    evaluating the in-memory one would list a function's environment variables in another
+    order than re-evaluating the file, and an auditor's rerun must give identical bytes.
+    """
+    return Snapshot(json.loads(canonical_json(document)))
 
 
 def load_snapshot(path: Path) -> Snapshot:

@@ -1,9 +1,13 @@
 """What changed since the previous run: the "since last week" part of the weekly report.
 
-Two results documents are compared by the identity SARIF fingerprints use, (rule id,
-resource id), so a finding is "the same" here exactly when it is the same alert in code
-scanning. Only findings are tracked: fail, error, warn, note, and waived (the statuses SARIF
-emits), so a result that stays ``pass`` is not news and one that turns ``pass`` is resolved.
+Two results documents are compared by the identity history and SARIF fingerprints use,
+``engine.history.identity``: the rule and the resource's (account, region, type, name), the
+id only for a resource without a name. A queue deleted and recreated under the same name has
+a new ARN but is the same finding to whoever must fix it (persisting, not new and resolved),
+and the same name in another account is another finding. A finding is "the same" here
+exactly when it is the same alert in code scanning. Only findings are tracked: fail, error,
+warn, note, and waived (the statuses SARIF emits), so a result that stays ``pass`` is not
+news and one that turns ``pass`` is resolved.
 
 Two things would make a naive diff lie, and both are kept out of new/resolved:
 
@@ -26,6 +30,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from runbook_guard.engine.history import Identity
 from runbook_guard.engine.timeutil import parse_timestamp
 from runbook_guard.reporters.model import (
     ACTION_STATUSES,
@@ -36,6 +41,7 @@ from runbook_guard.reporters.model import (
     Rule,
     build_report,
     fields_key,
+    finding_key,
     stable_sorted,
 )
 
@@ -50,7 +56,7 @@ RULE_FIELDS = ("kind", "severity", "resource_type", "expected")
 _STATUS_RANK = {status: rank for rank, status in enumerate(STATUSES)}
 _SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 
-Key = tuple[str, str | None]
+Key = Identity
 
 
 class Seen(NamedTuple):
@@ -66,6 +72,7 @@ class Seen(NamedTuple):
     account: str
     region: str
     message: str
+    resource_id: str | None
 
     @property
     def label(self) -> str:
@@ -78,7 +85,7 @@ class Seen(NamedTuple):
     def tracked(self) -> bool:
         return self.status in TRACKED
 
-    def sort_key(self) -> tuple[int, str, str, str, str, str]:
+    def sort_key(self) -> tuple[int, str, str, str, str, str, str]:
         """Worst first, then every field: how duplicates of one key are settled."""
         return (
             _STATUS_RANK[self.status],
@@ -87,19 +94,22 @@ class Seen(NamedTuple):
             self.name,
             self.account,
             self.region,
+            self.resource_id or "",
         )
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """One (rule, resource) whose finding appeared, went, changed or stayed."""
+    """One finding that appeared, went, changed or stayed."""
 
     kind: str
     rule_id: str
+    #: The resource's id now (before, for a resolved finding): what the report shows.
     resource_id: str | None
     before: Seen | None
     after: Seen | None
     severity_rank: int
+    key: Key
 
     @property
     def label(self) -> str:
@@ -166,15 +176,28 @@ class Changes:
     rules_removed: tuple[RuleChange, ...]
     rules_changed: tuple[RuleChange, ...]
     states: Mapping[Key, str]
+    #: The baseline is the newest run kept in ``--history`` (not a ``--previous`` file).
+    from_history: bool = False
+    #: False when only the baseline's results were kept: no digests, packs or rule texts.
+    whole: bool = True
 
     @property
     def no_longer_evaluated(self) -> int:
         """Findings of the previous run whose rule is gone (not counted as resolved)."""
         return sum(rule.findings_before for rule in self.rules_removed)
 
-    def baseline_state(self, rule_id: str, resource_id: str | None) -> str:
+    @property
+    def persisting(self) -> int:
+        """Findings in both runs (inside the shared scope), whether or not their status moved."""
+        return self.unchanged + len(self.changed)
+
+    def baseline_state(self, key: Key) -> str:
         """SARIF ``baselineState`` of a current finding: new, updated or unchanged."""
-        return BASELINE_STATE[self.states.get((rule_id, resource_id), NEW)]
+        return BASELINE_STATE[self.states.get(key, NEW)]
+
+    def state(self, key: Key) -> str | None:
+        """new, changed or unchanged for a current finding; None for a non-finding."""
+        return self.states.get(key)
 
 
 def _index(pairs: Iterable[tuple[Key, Seen]]) -> dict[Key, Seen]:
@@ -207,9 +230,9 @@ def _previous_pairs(
             account=resource["account"] if resource else "",
             region=resource["region"] if resource else "",
             message=raw["message"],
+            resource_id=resource["id"] if resource else None,
         )
-        rule_id = renamed.get(raw["rule"], raw["rule"])
-        yield (rule_id, resource["id"] if resource else None), seen
+        yield finding_key(raw, renamed.get(raw["rule"], raw["rule"])), seen
 
 
 def _current_pairs(report: Report) -> Iterable[tuple[Key, Seen]]:
@@ -221,8 +244,9 @@ def _current_pairs(report: Report) -> Iterable[tuple[Key, Seen]]:
             account=row.account,
             region=row.region,
             message=row.message,
+            resource_id=row.resource_id,
         )
-        yield (row.rule.id, row.resource_id), seen
+        yield row.identity, seen
 
 
 def _kind(before: Seen | None, after: Seen | None) -> str | None:
@@ -298,8 +322,8 @@ def compare(report: Report, previous: Mapping[str, Any]) -> Changes:
         return seen.account in odd_accounts or seen.region in odd_regions
 
     found_before, found_now = _findings(before), _findings(after)
-    findings_before = Counter(rule_id for rule_id, _ in found_before)
-    findings_now = Counter(rule_id for rule_id, _ in found_now)
+    findings_before = Counter(key[0] for key in found_before)
+    findings_now = Counter(key[0] for key in found_now)
     groups: dict[str, list[Change]] = {NEW: [], RESOLVED: [], CHANGED: []}
     states: dict[Key, str] = {}
     outside_now = outside_before = unchanged = 0
@@ -322,7 +346,9 @@ def compare(report: Report, previous: Mapping[str, Any]) -> Changes:
             unchanged += 1  # counted, not listed: the findings section lists them all
             continue
         severity = _SEVERITY_RANK[current_rules[key[0]].severity]
-        groups[kind].append(Change(kind, key[0], key[1], was, now, severity))
+        shown = was if kind == RESOLVED else now
+        resource_id = shown.resource_id if shown is not None else None
+        groups[kind].append(Change(kind, key[0], resource_id, was, now, severity, key))
     ordered = {kind: tuple(sorted(changes, key=_order)) for kind, changes in groups.items()}
     added, removed, redefined = _rule_changes(
         current_rules, previous_rules, findings_now, findings_before
@@ -354,9 +380,12 @@ def _order(change: Change) -> tuple[int, int, str, str]:
     return change.order
 
 
-def with_changes(report: Report, previous: Mapping[str, Any]) -> Report:
+def with_changes(
+    report: Report, previous: Mapping[str, Any], *, from_history: bool = False, whole: bool = True
+) -> Report:
     """The report with its comparison attached, for the renderers that show it."""
-    return dataclasses.replace(report, changes=compare(report, previous))
+    changes = dataclasses.replace(compare(report, previous), from_history=from_history, whole=whole)
+    return dataclasses.replace(report, changes=changes)
 
 
 def compare_documents(current: Mapping[str, Any], previous: Mapping[str, Any]) -> Changes:

@@ -1,6 +1,10 @@
 """The console summary after every run: counts a person sees in a CI log at a glance.
 
-It goes to stderr so that stdout stays free for a report piped elsewhere.
+It goes to stderr so that stdout stays free for a report piped elsewhere. It ends with the
+collection errors grouped by cause and IAM action, one line each with counts ("3 x
+AccessDenied on dynamodb:DescribeContinuousBackups (us-east-1): 3 tables"): a broken CI role
+must read as one missing permission in the log, not as 66 compliance failures and a pointer
+to line 1,253 of the report.
 """
 
 from __future__ import annotations
@@ -13,7 +17,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from runbook_guard.reporters.model import SEVERITIES, STATUSES, build_report
+from runbook_guard.reporters.collection import causes
+from runbook_guard.reporters.model import SEVERITIES, STATUSES, Report, build_report
+
+MAX_CAUSE_LINES = 20  # the rest are counted; the report's appendix lists every error
 
 STYLE = {
     "fail": "bold red",
@@ -52,13 +59,30 @@ def print_summary(
         cells = [str(by_pair.get((status, severity), 0) or "") for severity in SEVERITIES]
         table.add_row(Text(status, style=STYLE[status]), *cells, str(total))
     console.print(table)
+    if report.selection_text:
+        # Every run that evaluated part of the pack says so: its clear gate is not the pack's.
+        console.print(Text(f"selection: {report.selection_text}", style="bold"))
     if fail_on is not None:
         blocked = report.blocked()
-        gate = f"fail-on {fail_on}: "
+        gate = f"{report.gate_text}: "
         if blocked:
-            console.print(Text(gate + f"{blocked} result(s) at or past the gate", style="bold red"))
+            noun = "result" if blocked == 1 else "results"
+            console.print(Text(gate + f"{blocked} {noun} at or past the gate", style="bold red"))
         else:
             console.print(Text(gate + "nothing at or past the gate", style="green"))
-    if report.collection_errors:
-        count = len(report.collection_errors)
-        console.print(Text(f"{count} collection error(s): see the report", style="yellow"))
+    for line in cause_lines(report):  # whole lines: a log reader greps for the IAM action
+        console.print(Text(line, style="yellow"), soft_wrap=True)
+
+
+def cause_lines(report: Report, limit: int = MAX_CAUSE_LINES) -> list[str]:
+    """The collection errors as the log's last lines: a heading, then one line per cause."""
+    if not report.collection_errors:
+        return []
+    grouped = causes(report.merged_errors)
+    count = len(report.collection_errors)
+    heading = f"{count} collection error{'' if count == 1 else 's'}, by cause and IAM action:"
+    with_account = len(report.scope["accounts"]) > 1
+    lines = [heading, *(f"  {cause.line(with_account)}" for cause in grouped[:limit])]
+    if len(grouped) > limit:
+        lines.append(f"  and {len(grouped) - limit} more causes: see the report's appendix")
+    return lines

@@ -24,6 +24,7 @@ _UNSAFE = (
     "\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff\u202a-\u202e\u2066-\u2069"
     "\u2060"  # WORD JOINER: md_inline inserts it to break links, so a literal one is escaped
 )
+UNSAFE = _UNSAFE  # the character class body, for a format that searches for it in bulk
 _UNSAFE_CHAR = re.compile(f"[{_UNSAFE}]")
 _ENCODE = re.compile(f"\\\\(?=[\\\\u{_UNSAFE}])|[{_UNSAFE}]")
 _DECODE = re.compile(r"\\(\\|u[0-9a-fA-F]{4})")
@@ -172,7 +173,7 @@ def md_code(text: str) -> str:
     body = visible(text)
     if not body.strip(" ") or "\n" in body or "\\|" in body:
         return md_inline(text)
-    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
+    longest = max((len(run) for run in re.findall(r"`+", body)), default=0) if "`" in body else 0
     fence = "`" * (longest + 1)
     if body[0] in "` " or body[-1] in "` ":
         body = f" {body} "

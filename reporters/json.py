@@ -1,7 +1,9 @@
 """JSON: the results document itself, in the order every other format uses.
 
-Only order changes; no field is added, dropped or reformatted and the output stays valid
-against ``schemas/results.schema.json``. The layout is "one item per line": sorted keys,
+Only order changes, with one exception: identical collection errors are merged into one
+entry with ``count`` and ``resources`` (``collection.merge_errors``), as every format shows
+them; every other field is kept as it is, and the output stays valid against
+``schemas/results.schema.json``. The layout is "one item per line": sorted keys,
 each top-level member on its own line and each rule, result, waiver and collection error on
 its own line. A weekly diff then shows one changed line per changed result, and it is
 written by the C JSON encoder: the indented form (``engine.fileio.canonical_json``) goes
@@ -32,7 +34,7 @@ def normalised(report: Report) -> dict[str, Any]:
         rules=[dict(row) for row in stable_sorted(document["rules"], fields_key("id"))],
         results=[row.raw for row in report.rows],
         waivers=[dict(w) for w in stable_sorted(document["waivers"], fields_key("id"))],
-        collection_errors=list(report.collection_errors),
+        collection_errors=[error.document() for error in report.merged_errors],
     )
     return document
 

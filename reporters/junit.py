@@ -11,6 +11,11 @@ Written by string building rather than ElementTree: it is several times faster o
 results and the escaping (``escape.xml_text``/``xml_attr``) has to be ours anyway, because
 ElementTree neither rejects nor repairs characters XML forbids.
 
+Collection errors, merged (``collection``), are one more suite, ``collection errors``, with no
+test case (they are not checks: the checks they made undecidable are the ``<error>`` cases)
+and one line per merged error in its ``<system-err>``, with how many times and for which
+resources; a ``count`` property says how many calls failed.
+
 A result located on a template line (the template gate) gets the testcase attributes ``file``
 and ``line`` that GitLab, Jenkins' xunit and the GitHub JUnit annotators read (pytest's xunit1
 family writes them). ``junit-10.xsd`` does not declare them: that is the one deviation from
@@ -19,11 +24,13 @@ it, limited to located results, and the tests check that nothing else deviates.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import groupby
 
+from runbook_guard.reporters.appendix import resources_text
+from runbook_guard.reporters.collection import MergedError
 from runbook_guard.reporters.escape import xml_attr, xml_text
-from runbook_guard.reporters.model import Report, Row, format_value
+from runbook_guard.reporters.model import Report, Row, format_value, merge_repeats
 
 SKIPPED = frozenset({"manual", "waived", "not_applicable"})
 
@@ -38,6 +45,10 @@ def _detail(row: Row) -> str:
         f"observed: {row.observed_text}",
         f"expected: {row.expected}",
     ]
+    if row.owner:
+        lines.append(f"owner: {row.owner}")
+    if row.attestation is not None:
+        lines.append(f"attestation: {row.attestation.text}")
     if row.causes:
         lines.append("causes: " + "; ".join(row.causes))
     if row.missing_permissions:
@@ -55,6 +66,8 @@ def _detail(row: Row) -> str:
 
 
 def _skip_reason(row: Row) -> str:
+    if row.status == "manual" and row.attestation is not None:
+        return f"manual attestation required ({row.attestation.text}): {row.message}"
     if row.status == "manual":
         return f"manual attestation required: {row.message}"
     if row.status == "not_applicable":
@@ -68,7 +81,10 @@ def _skip_reason(row: Row) -> str:
     )
 
 
-def _testcase(row: Row, failing: frozenset[str]) -> Iterator[str]:
+Failing = Callable[[Row], bool]
+
+
+def _testcase(row: Row, failing: Failing) -> Iterator[str]:
     name, classname = xml_attr(row.label), xml_attr(row.rule.id)
     where = (
         f' file="{xml_attr(row.location.file)}" line="{row.location.line}"' if row.location else ""
@@ -78,7 +94,7 @@ def _testcase(row: Row, failing: frozenset[str]) -> Iterator[str]:
     if row.status == "error":
         message = xml_attr(f"could not be checked: {row.message}")
         yield f'      <error type="error" message="{message}">{detail}</error>\n'
-    elif row.status in failing:
+    elif failing(row):
         message = xml_attr(f"{row.status}: {row.message}")
         yield f'      <failure type="{row.status}" message="{message}">{detail}</failure>\n'
     elif row.status in SKIPPED:
@@ -88,9 +104,9 @@ def _testcase(row: Row, failing: frozenset[str]) -> Iterator[str]:
     yield "    </testcase>\n"
 
 
-def _suite(rows: list[Row], failing: frozenset[str]) -> Iterator[str]:
+def _suite(rows: list[Row], failing: Failing, selection: str) -> Iterator[str]:
     rule = rows[0].rule
-    failures = sum(1 for row in rows if row.status in failing and row.status != "error")
+    failures = sum(1 for row in rows if row.status != "error" and failing(row))
     errors = sum(1 for row in rows if row.status == "error")
     skipped = sum(1 for row in rows if row.status in SKIPPED)
     yield (
@@ -106,6 +122,7 @@ def _suite(rows: list[Row], failing: frozenset[str]) -> Iterator[str]:
         ("covers", " ".join(rule.covers)),
         ("runbook_section", rule.section),
         ("source", f"{rule.path}:{rule.line}"),
+        *((("selection", selection),) if selection else ()),
     ):
         yield f'      <property name="{key}" value="{xml_attr(value)}"/>\n'
     yield "    </properties>\n"
@@ -120,19 +137,55 @@ def _suites(report: Report) -> Iterable[list[Row]]:
         yield list(group)
 
 
+def _error_line(error: MergedError) -> str:
+    where = f"{error.account}/{error.region}" if error.account else error.region
+    needs = f" (needs {error.iam_action})" if error.iam_action else ""
+    resources = f"; resources: {resources_text(error.resources)}" if error.resources else ""
+    return (
+        f"{error.count} \u00d7 {error.service}.{error.operation} {where}: {error.code}: "
+        f"{merge_repeats(error.message)}{needs}{resources}"
+    )
+
+
+def _collection_suite(report: Report) -> Iterator[str]:
+    merged = report.merged_errors
+    if not merged:
+        return
+    yield (
+        '  <testsuite name="collection errors" tests="0" failures="0" errors="0" skipped="0"'
+        ' time="0">\n'
+    )
+    yield "    <properties>\n"
+    yield f'      <property name="count" value="{len(report.collection_errors)}"/>\n'
+    yield f'      <property name="merged" value="{len(merged)}"/>\n'
+    yield "    </properties>\n"
+    text = "\n".join(_error_line(error) for error in merged)
+    yield f"    <system-err>{xml_text(text)}</system-err>\n"
+    yield "  </testsuite>\n"
+
+
 def render_junit(report: Report) -> str:
-    # A lower gate (--fail-on warn/note) turns more statuses into failures; ``never`` only
-    # changes the exit code, it does not make a CI test tab show failed checks as passed.
-    failing = report.blocking | {"fail"}
+    # A lower gate (--fail-on warn/note) turns more statuses into failures; ``never`` and a
+    # severity floor (--fail-severity) only change the exit code: a CI test tab never shows a
+    # failed check as passed. A warn or note below the floor is not a failure.
+    statuses = report.blocking | {"fail"}
+
+    def failing(row: Row) -> bool:
+        if report.fail_severity is None:
+            return row.status in statuses
+        return row.status == "fail" or report.blocks(row)
+
     rows = report.rows
-    failures = sum(1 for row in rows if row.status in failing and row.status != "error")
+    failures = sum(1 for row in rows if row.status != "error" and failing(row))
     errors = report.counts.get("error", 0)
     parts = [
         '<?xml version="1.0" encoding="UTF-8"?>\n',
         f'<testsuites name="{xml_attr(report.tool_name)}" tests="{len(rows)}"'
         f' failures="{failures}" errors="{errors}" time="0">\n',
     ]
+    # A run of part of the pack says so on every suite, where CI test tabs show properties.
     for group in _suites(report):
-        parts.extend(_suite(group, failing))
+        parts.extend(_suite(group, failing, report.selection_text))
+    parts.extend(_collection_suite(report))
     parts.append("</testsuites>\n")
     return "".join(parts)

@@ -122,13 +122,16 @@ def _reference_problems(source: str, document: Mapping[str, Any]) -> list[str]:
         if not rule["title"].strip():
             problems.append(problem(source, None, None, f"rules[{index}].title", "is blank"))
     rule_ids = {rule["id"] for rule in document["rules"]}
-    seen: dict[tuple[str, str | None], int] = {}
+    seen: dict[tuple[str, ...], int] = {}
     for index, result in enumerate(document["results"]):
         resource = result["resource"]
-        key = (result["rule"], resource["id"] if resource else None)
+        # A resource's id is unique only within its account: two accounts each missing the
+        # same named queue are two results, keyed by the name they lack.
+        where = (resource["account"], resource["region"], resource["type"]) if resource else ()
+        key = (result["rule"], resource["id"] if resource else "", *where)
         first = seen.setdefault(key, index)
         if first != index:
-            what = f"resource {key[1]!r}" if key[1] is not None else "no resource (rule-level)"
+            what = f"resource {key[1]!r}" if resource else "no resource (rule-level)"
             message = (
                 f"duplicate result for rule {key[0]!r} and {what}: results[{first}] is the same "
                 "(rule, resource); the contract has one result per pair"
@@ -142,6 +145,7 @@ def _reference_problems(source: str, document: Mapping[str, Any]) -> list[str]:
             problems.append(problem(source, None, None, field, "a waived result must keep it"))
         if len(problems) >= MAX_PROBLEMS:
             return problems
+    problems += _selection_problems(source, document, rule_ids)
     summary = document["summary"]
     if summary["total"] != len(document["results"]):
         message = f"says {summary['total']}, the document has {len(document['results'])} results"
@@ -152,6 +156,23 @@ def _reference_problems(source: str, document: Mapping[str, Any]) -> list[str]:
         if claimed != actual:
             field = f"summary.by_status.{status}"
             problems.append(problem(source, None, None, field, f"says {claimed}, found {actual}"))
+    return problems
+
+
+def _selection_problems(source: str, document: Mapping[str, Any], rule_ids: set[str]) -> list[str]:
+    """A selection must agree with the rules: a rule both evaluated and "not selected" would
+    let a report show results for what the run says it left out, or the reverse."""
+    selection = document.get("selection")
+    if not selection:
+        return []
+    problems = []
+    both = sorted(rule_ids & set(selection["not_selected"]))
+    if both:
+        message = f"names rule(s) the document evaluated: {', '.join(map(repr, both))}"
+        problems.append(problem(source, None, None, "selection.not_selected", message))
+    if selection["selected"] != len(rule_ids):
+        message = f"says {selection['selected']}, the document has {len(rule_ids)} rules"
+        problems.append(problem(source, None, None, "selection.selected", message))
     return problems
 
 

@@ -1,8 +1,8 @@
 """The one view of a results document that every format renders from.
 
 Ordering, fingerprints, gate semantics and value formatting live here and nowhere else, so
-JUnit, SARIF, Markdown and JSON agree on what a result is called, where it sorts and
-whether it blocks. Building the view is linear in the number of results and done once per
+JUnit, SARIF, Markdown, HTML, CSV and JSON agree on what a result is called, where it sorts
+and whether it blocks. Building the view is linear in the number of results and done once per
 ``write_reports`` call however many formats are written.
 """
 
@@ -12,15 +12,19 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from runbook_guard.engine.config import GATES
+from runbook_guard.engine.config import GATES, blocks
 from runbook_guard.engine.errors import InputError, problem
+from runbook_guard.engine.history import Identity, identity
+from runbook_guard.engine.selection import describe, is_active
+from runbook_guard.reporters.collection import MergedError, merge_errors
 
-if TYPE_CHECKING:  # changes.py builds on this module; the field only names its type
+if TYPE_CHECKING:  # changes.py and timeline.py build on this module; the fields name types
     from runbook_guard.reporters.changes import Changes
+    from runbook_guard.reporters.timeline import Timeline
 
 # Display order: what needs action first, what needs nothing last.
 STATUSES = ("fail", "error", "warn", "note", "waived", "manual", "pass", "not_applicable")
@@ -44,14 +48,22 @@ def blocking_statuses(fail_on: str) -> frozenset[str]:
         raise ValueError(f"fail_on must be one of {', '.join(FAIL_ON)}, not {fail_on!r}") from None
 
 
-def fingerprint(rule_id: str, resource_id: str | None) -> str:
-    """sha256 of rule id and resource id: the identity of a finding across runs.
+def fingerprint(key: Iterable[str]) -> str:
+    """sha256 of a finding's identity (``finding_key``): the same alert across runs.
 
-    Nothing that changes between runs (status, observed value, line numbers, order) goes in,
-    so a queue that stays too deep stays the same alert, and a new queue is a new one.
+    Nothing that changes between runs (status, observed value, line numbers, order, the ARN
+    of a resource recreated under the same name) goes in, so a queue that stays too deep stays
+    the same alert, and a queue of another name, or of the same name in another account, is
+    another one.
     """
-    key = f"{rule_id}\x1f{resource_id or ''}".encode("utf-8", "surrogatepass")
-    return hashlib.sha256(key).hexdigest()
+    return hashlib.sha256("\x1f".join(key).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def finding_key(raw: Mapping[str, Any], rule_id: str) -> Identity:
+    """``engine.history.identity`` (rule, account, region, type, name-or-id) under ``rule_id``:
+    history, "what changed" and SARIF fingerprints all match findings by this one key."""
+    key = identity(raw)
+    return key if key[0] == rule_id else (rule_id, *key[1:])
 
 
 _STRING_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
@@ -234,6 +246,45 @@ class Waiver:
 
 
 @dataclass(frozen=True, slots=True)
+class Attestation:
+    """A person's record that a manual rule was checked (``engine.attestations``)."""
+
+    by: str
+    at: str
+    evidence: str
+    expires: str
+    expired: bool
+    note: str
+
+    @staticmethod
+    def of(raw: Mapping[str, Any] | None) -> Attestation | None:
+        if not raw:
+            return None
+        return Attestation(
+            by=str(raw.get("by", "")),
+            at=str(raw.get("at", "")),
+            evidence=str(raw.get("evidence", "")),
+            expires=str(raw.get("expires", "")),
+            expired=bool(raw.get("expired", False)),
+            note=str(raw.get("note") or ""),
+        )
+
+    @property
+    def state(self) -> str:
+        return "attestation expired" if self.expired else "attested"
+
+    @property
+    def text(self) -> str:
+        """``attested by ana on 2026-11-02, holds until 2027-02-01; evidence: URL``."""
+        if self.expired:
+            head = f"attestation expired on {self.expires} (checked by {self.by} on {self.at})"
+        else:
+            head = f"attested by {self.by} on {self.at}, holds until {self.expires}"
+        note = f"; note: {self.note}" if self.note else ""
+        return f"{head}; evidence: {self.evidence}{note}"
+
+
+@dataclass(frozen=True, slots=True)
 class Row:
     """One result joined with its rule and waiver, with the strings every format shows."""
 
@@ -259,6 +310,10 @@ class Row:
     location: Location | None = None
     #: For a live result judged differently on its template: the template's status and words.
     drift: Mapping[str, Any] | None = None
+    #: Who must act on it (the rule's ``owner`` or the config's), "" when nobody is named.
+    owner: str = ""
+    #: A manual rule's attestation: who checked it, when, the evidence and until when.
+    attestation: Attestation | None = None
 
     @property
     def label(self) -> str:
@@ -266,8 +321,14 @@ class Row:
         return self.resource_id if self.resource_id is not None else RULE_LEVEL
 
     @property
+    def identity(self) -> Identity:
+        """(rule, account, region, type, name-or-id): the finding across runs."""
+        return finding_key(self.raw, self.rule.id)
+
+    @property
     def fingerprint(self) -> str:
-        return fingerprint(self.rule.lineage, self.resource_id)
+        """From the rule's first id (``replaces``), so a renamed rule keeps its alerts."""
+        return fingerprint(finding_key(self.raw, self.rule.lineage))
 
     @property
     def severity_rank(self) -> int:
@@ -297,10 +358,52 @@ class Report:
     counts: Mapping[str, int]
     coverage: Mapping[str, Any] | None = None
     changes: Changes | None = None  # set by changes.with_changes when a previous run is given
+    #: Results at or past ``fail_on`` block only from this severity up (errors at any).
+    fail_severity: str | None = None
+    #: The document's ``selection`` record when it narrowed the rules, else None.
+    selection: Mapping[str, Any] | None = None
+    #: ``collection_errors`` with identical ones merged (``collection.merge_errors``).
+    merged_errors: tuple[MergedError, ...] = ()
+    #: Trend and finding ages from ``--history`` (set by timeline.with_timeline), else None.
+    timeline: Timeline | None = None
+    #: Views derived once and shared by the formats rendered from this report (the audit
+    #: content Markdown and HTML both print). Not an init field, so ``dataclasses.replace``
+    #: (adding changes or a timeline) starts a fresh one.
+    memo: dict[str, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
+
+    @property
+    def score(self) -> Score:
+        return Score.of(self.counts)
 
     @property
     def blocking(self) -> frozenset[str]:
         return blocking_statuses(self.fail_on)
+
+    def blocks(self, row: Row, fail_on: str | None = None) -> bool:
+        """Whether this result blocks the gate (``fail_on``, or the report's own)."""
+        return blocks(row.status, row.rule.severity, fail_on or self.fail_on, self.fail_severity)
+
+    @property
+    def selection_text(self) -> str:
+        """``12 of 71 rules: --tag security`` for a run that evaluated a selection, else ""."""
+        if self.selection is None:
+            return ""
+        selected = int(self.selection["selected"])
+        total = selected + len(self.selection["not_selected"])
+        return f"{selected} of {total} rules: {describe(self.selection)}"
+
+    @property
+    def gate_text(self) -> str:
+        """``fail-on fail, fail-severity high``: the gate as its options name it."""
+        floor = f", fail-severity {self.fail_severity}" if self.fail_severity else ""
+        return f"fail-on {self.fail_on}{floor}"
+
+    def below_floor(self) -> int:
+        """Results at or past ``fail_on`` that the severity floor lets through."""
+        if self.fail_severity is None:
+            return 0
+        gate = self.blocking
+        return sum(1 for row in self.rows if row.status in gate and not self.blocks(row))
 
     def with_status(self, *statuses: str) -> list[Row]:
         """Rows with one of ``statuses``, worst first (the order findings are read in)."""
@@ -308,14 +411,72 @@ class Report:
         return sorted((row for row in self.rows if row.status in wanted), key=_action_key)
 
     def blocked(self, fail_on: str | None = None) -> int:
-        """How many results are at or past the gate (``fail_on``, or the report's own)."""
+        """How many results are at or past the gate (``fail_on``, or the report's own), of the
+        severity floor or worse when there is one."""
         statuses = self.blocking if fail_on is None else blocking_statuses(fail_on)
-        return sum(self.counts.get(status, 0) for status in statuses)
+        if self.fail_severity is None:
+            return sum(self.counts.get(status, 0) for status in statuses)
+        return sum(1 for row in self.rows if row.status in statuses and self.blocks(row, fail_on))
 
     @property
     def gate_enforced(self) -> bool:
         """``never`` records the results and blocks nothing: there is no gate to be clear of."""
         return self.fail_on != "never"
+
+
+#: Statuses a check decided: the score's denominator (``Score``).
+DECIDED = ("pass", "note", "warn", "fail")
+#: Statuses the score leaves out, each with why (said beside the score in every report).
+UNSCORED = {
+    "error": "could not be checked",
+    "manual": "awaiting a person's attestation",
+    "waived": "accepted by a waiver",
+    "not_applicable": "not judged before deploy",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """Passed / decided: of the checks that reached a verdict, the share within normal.
+
+    Decided is pass + note + warn + fail. Only ``pass`` counts as passed: a note is above the
+    runbook's normal range (the drift a weekly report exists to show), so counting it would
+    let a system creeping towards its thresholds score 100 %. An attested manual rule is a
+    ``pass`` and counts. ``error`` is left out rather than counted as failed because the
+    score measures compliance, not collection; and left out rather than passed because
+    missing data never passes: every report prints the undecided (and the waived) beside the
+    score, and a document with nothing decided has no score (``n/a``), never 100 %.
+    """
+
+    passed: int
+    decided: int
+    unscored: tuple[tuple[str, int], ...]
+
+    @staticmethod
+    def of(counts: Mapping[str, int]) -> Score:
+        decided = sum(counts.get(status, 0) for status in DECIDED)
+        left_out = tuple((s, counts.get(s, 0)) for s in UNSCORED if counts.get(s, 0))
+        return Score(counts.get("pass", 0), decided, left_out)
+
+    @property
+    def percent(self) -> float | None:
+        return 100.0 * self.passed / self.decided if self.decided else None
+
+    @property
+    def text(self) -> str:
+        """``66%``, ``99.5%`` (never rounded up to 100 while something failed), or ``n/a``."""
+        percent = self.percent
+        if percent is None:
+            return "n/a"
+        shown = f"{percent:.0f}" if percent == int(percent) or percent < 99 else f"{percent:.1f}"
+        if shown in ("100", "100.0") and self.passed < self.decided:
+            shown = "99.9"
+        return f"{shown}%"
+
+    @property
+    def left_out_text(self) -> str:
+        """``1 error (could not be checked), 1 waived (accepted by a waiver)``, or ""."""
+        return ", ".join(f"{n} {status} ({UNSCORED[status]})" for status, n in self.unscored)
 
 
 def _action_key(row: Row) -> tuple[int, int, str, str]:
@@ -418,6 +579,8 @@ def _row(raw: Mapping[str, Any], rule: Rule, waivers: Mapping[str, Waiver]) -> R
         raw=raw,
         location=Location.of(raw.get("location")),
         drift=raw.get("drift"),
+        owner=str(raw.get("owner") or ""),
+        attestation=Attestation.of(raw.get("attestation")),
     )
 
 
@@ -425,6 +588,13 @@ def document_gate(document: Mapping[str, Any]) -> str:
     """The gate the results were evaluated with (``summary.gate.fail_on``), else ``fail``."""
     gate = document.get("summary", {}).get("gate")
     return str(gate["fail_on"]) if gate else DEFAULT_FAIL_ON
+
+
+def document_fail_severity(document: Mapping[str, Any]) -> str | None:
+    """The severity floor the results were evaluated with, else none (older files)."""
+    gate = document.get("summary", {}).get("gate") or {}
+    floor = gate.get("fail_severity")
+    return str(floor) if floor is not None else None
 
 
 def _sorted_scope(scope: Mapping[str, Any]) -> dict[str, Any]:
@@ -440,15 +610,23 @@ def _sorted_policies(policies: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def build_report(document: Mapping[str, Any], fail_on: str | None = None) -> Report:
+def build_report(
+    document: Mapping[str, Any], fail_on: str | None = None, fail_severity: str | None = None
+) -> Report:
     """Index and sort a (validated) results document for rendering.
 
-    ``fail_on`` defaults to the gate the document was evaluated with (``summary.gate``),
-    and to ``fail`` for documents that do not record one. Accounts, regions and packs are
-    sorted here, once, so no format shows input order.
+    ``fail_on`` and ``fail_severity`` default to the gate the document was evaluated with
+    (``summary.gate``), and to ``fail`` with no severity floor for documents that do not
+    record one (``info`` is the floor that lets everything block). Accounts, regions and
+    packs are sorted here, once, so no format shows input order.
     """
     if fail_on is None:
         fail_on = document_gate(document)
+    if fail_severity is None:
+        fail_severity = document_fail_severity(document)
+    if fail_severity is not None and fail_severity not in SEVERITIES:
+        choices = ", ".join(SEVERITIES)
+        raise ValueError(f"fail_severity must be one of {choices}, not {fail_severity!r}")
     blocking_statuses(fail_on)
     rules_raw = stable_sorted(document["rules"], fields_key("id"))
     rules = tuple(Rule.from_document(index, raw) for index, raw in enumerate(rules_raw))
@@ -485,4 +663,7 @@ def build_report(document: Mapping[str, Any], fail_on: str | None = None) -> Rep
         fail_on=fail_on,
         counts=Counter(row.status for row in rows),
         coverage=document.get("coverage"),
+        fail_severity=fail_severity,
+        selection=document.get("selection") if is_active(document.get("selection")) else None,
+        merged_errors=merge_errors(errors_sorted),
     )

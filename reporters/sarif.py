@@ -14,8 +14,11 @@ and never shown on a note, which is not emitted at all.
 GitHub anchors every alert at a file in the repository. A compliance finding has none, so
 it points at the rule's YAML (the line of its expectation): stable across runs, and the place
 a reader goes to see what was checked. Alerts are told apart by ``partialFingerprints``
-derived from rule id and resource id; without them every result of a rule would share one
-location and collapse into one alert.
+derived from the finding's identity, the key history and "what changed" use: the rule and the
+resource's (account, region, type, name), so a queue recreated under the same name keeps its
+alert and the same name in another account has its own; without fingerprints every result
+of a rule would share one location and collapse into one alert. (``runbookGuard/v2``: v1 was
+rule and resource id, so the first upload after the change reopens each alert once.)
 
 Given a previous run of the same category, every result carries ``baselineState`` (new,
 updated when its status changed, unchanged). Resolved findings are not emitted as
@@ -25,6 +28,7 @@ leaving them out is what closes them. They are counted in ``run.properties.basel
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -32,9 +36,11 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
+from runbook_guard.engine.selection import OPTIONS, is_active
+from runbook_guard.reporters.appendix import resources_text
 from runbook_guard.reporters.changes import Changes
 from runbook_guard.reporters.escape import json_surrogates, md_fence, md_inline
-from runbook_guard.reporters.model import STATUSES, Report, Row, Rule
+from runbook_guard.reporters.model import STATUSES, Report, Row, Rule, fingerprint, merge_repeats
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 MAX_RESULTS = 25_000  # GitHub rejects the whole file above this
@@ -42,7 +48,7 @@ MAX_TAGS = 10
 MAX_DESCRIPTION = 1024
 MAX_NAME = 255
 SRCROOT = "%SRCROOT%"
-FINGERPRINT_KEY = "runbookGuard/v1"
+FINGERPRINT_KEY = "runbookGuard/v2"
 BASELINE_STATES = ("new", "updated", "unchanged")  # "absent" is never emitted (docs/reports.md)
 
 LEVEL = {"fail": "error", "error": "error", "warn": "warning", "note": "note"}
@@ -199,8 +205,7 @@ def _location(row: Row) -> dict[str, Any]:
     }
 
 
-def _result(row: Row, changes: Changes | None) -> dict[str, Any]:
-    fingerprint = row.fingerprint
+def _result(row: Row, changes: Changes | None, key: str) -> dict[str, Any]:
     properties: dict[str, Any] = {
         "status": row.status,
         "observed": row.observed,
@@ -219,6 +224,10 @@ def _result(row: Row, changes: Changes | None) -> dict[str, Any]:
         properties["causes"] = list(row.causes)
     if row.missing_permissions:
         properties["missingPermissions"] = list(row.missing_permissions)
+    if row.owner:
+        properties["owner"] = row.owner
+    if row.attestation is not None:
+        properties["attestation"] = _attestation(row)
     result: dict[str, Any] = {
         "ruleId": row.rule.id,
         "ruleIndex": row.rule.index,
@@ -226,8 +235,8 @@ def _result(row: Row, changes: Changes | None) -> dict[str, Any]:
         "message": {"text": _message(row)},
         "locations": [_location(row)],
         "partialFingerprints": {
-            "primaryLocationLineHash": f"{fingerprint[:16]}:1",
-            FINGERPRINT_KEY: fingerprint,
+            "primaryLocationLineHash": f"{key[:16]}:1",
+            FINGERPRINT_KEY: key,
         },
         "properties": properties,
     }
@@ -235,8 +244,49 @@ def _result(row: Row, changes: Changes | None) -> dict[str, Any]:
     # must, an empty list meaning "not suppressed" (GitHub shows those as open alerts).
     result["suppressions"] = [_suppression(row)] if row.status == "waived" else []
     if changes is not None:
-        result["baselineState"] = changes.baseline_state(row.rule.id, row.resource_id)
+        result["baselineState"] = changes.baseline_state(row.identity)
     return result
+
+
+def _attestation(row: Row) -> dict[str, Any]:
+    found = row.attestation
+    assert found is not None
+    record: dict[str, Any] = {
+        "by": found.by, "at": found.at, "evidence": found.evidence, "expires": found.expires,
+        "expired": found.expired, "text": found.text,
+    }  # fmt: skip
+    if found.note:
+        record["note"] = found.note
+    return record
+
+
+def _attestations(report: Report) -> list[dict[str, Any]]:
+    """Every attested result (a pass or an expired manual, neither emitted as an alert)."""
+    return [
+        {
+            "ruleId": row.rule.id,
+            "resource": row.label,
+            "status": row.status,
+            **_attestation(row),
+        }
+        for row in report.rows
+        if row.attestation is not None
+    ]
+
+
+def fingerprints(rows: Iterable[Row]) -> list[str]:
+    """Each emitted row's fingerprint. Two results of one run with the same identity (a
+    document that names two resources alike) would merge into one alert, so a repeated
+    identity is told apart by the resource id."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for row in rows:
+        value = row.fingerprint
+        if value in seen:
+            value = fingerprint((value, row.resource_id or ""))
+        seen.add(value)
+        out.append(value)
+    return out
 
 
 def _suppression(row: Row) -> dict[str, Any]:
@@ -294,16 +344,18 @@ def _notifications(report: Report, emitted: Iterable[Row], dropped: int) -> list
                 "locations": [{"logicalLocations": [_logical(row)]}],
             }
         )
-    for error in report.collection_errors:
-        where = " ".join(
-            str(error[key]) for key in ("region", "resource") if error.get(key) is not None
-        )
-        permission = f" (needs {error['iam_action']})" if error.get("iam_action") else ""
+    for error in report.merged_errors:
+        where = f"{error.account}/{error.region}" if error.account else error.region
+        permission = f" (needs {error.iam_action})" if error.iam_action else ""
+        times = f" \u00d7{error.count}" if error.count > 1 else ""
+        resources = f"; resources: {resources_text(error.resources)}" if error.resources else ""
         text = (
-            f"collection: {error['service']}.{error['operation']} {where}: {error['code']}: "
-            f"{error['message']}{permission}"
+            f"collection: {error.service}.{error.operation} {where}: {error.code}: "
+            f"{merge_repeats(error.message)}{permission}{times}{resources}"
         )
-        notes.append({"level": "warning", "message": {"text": text}})
+        notes.append(
+            {"level": "warning", "message": {"text": text}, "properties": error.document()}
+        )
     if dropped:
         text = (
             f"{dropped} findings were left out to stay within GitHub's limit of {MAX_RESULTS} "
@@ -316,7 +368,10 @@ def _notifications(report: Report, emitted: Iterable[Row], dropped: int) -> list
 
 
 def category(
-    tool_name: str, policies: Mapping[str, Any], scope: Mapping[str, Any] | None = None
+    tool_name: str,
+    policies: Mapping[str, Any],
+    scope: Mapping[str, Any] | None = None,
+    selection: Mapping[str, Any] | None = None,
 ) -> str:
     """``tool/packs``, and ``/template`` for the pre-deploy gate: stable while the scope changes.
 
@@ -329,15 +384,32 @@ def category(
     and leave the old one's alerts open for ever; with tool and packs only, a resource that
     leaves the scope closes its alert like a fixed one. Accounts and regions are in
     ``run.properties``.
+
+    A selection is the exception: a run of part of the pack (``/selection-`` and a digest of
+    the criteria) must not replace the whole pack's analysis, which would close the alerts of
+    every rule it did not evaluate as if they were fixed.
     """
     packs = "+".join(sorted(str(p["name"]) for p in policies["packs"])) or "default"
     phase = "/template" if ((scope or {}).get("source") or {}).get("kind") == "template" else ""
-    return f"{tool_name}/{packs}{phase}"
+    return f"{tool_name}/{packs}{phase}{_selection_part(selection)}"
+
+
+def _selection_part(selection: Mapping[str, Any] | None) -> str:
+    """``/selection-1a2b3c4d``: the same criteria give the same category, run after run."""
+    if not is_active(selection):
+        return ""
+    criteria: list[dict[str, Any]] = []
+    while selection:  # the criteria only, not the rule counts (a pack upgrade keeps it)
+        criteria.append({key: selection.get(key) for key in OPTIONS})
+        selection = selection.get("within")
+    digest = hashlib.sha256(json.dumps(criteria, sort_keys=True).encode("utf-8")).hexdigest()
+    return f"/selection-{digest[:8]}"
 
 
 def _automation_id(report: Report) -> str:
     """``category/run-id``: the run id is the evaluation time."""
-    return f"{category(report.tool_name, report.policies, report.scope)}/{report.evaluated_at}"
+    where = category(report.tool_name, report.policies, report.scope, report.selection)
+    return f"{where}/{report.evaluated_at}"
 
 
 def baseline(report: Report) -> Changes | None:
@@ -351,8 +423,13 @@ def baseline(report: Report) -> Changes | None:
     if changes is None:
         return None
     previous = changes.previous
-    before = category(previous["tool"]["name"], previous["policies"], previous.get("scope"))
-    now = category(report.tool_name, report.policies, report.scope)
+    before = category(
+        previous["tool"]["name"],
+        previous["policies"],
+        previous.get("scope"),
+        previous.get("selection"),
+    )
+    now = category(report.tool_name, report.policies, report.scope, report.selection)
     return changes if before == now else None
 
 
@@ -383,7 +460,8 @@ def _baseline_properties(
 def sarif_document(report: Report, limit: int = MAX_RESULTS) -> dict[str, Any]:
     emitted, dropped = select_findings(report, limit)
     changes = baseline(report)
-    results = [_result(row, changes) for row in emitted]
+    prints = fingerprints(emitted)
+    results = [_result(row, changes, key) for row, key in zip(emitted, prints, strict=True)]
     notifications = _notifications(report, emitted, dropped)
     invocation = {
         "executionSuccessful": not any(n["level"] == "error" for n in notifications),
@@ -420,8 +498,18 @@ def sarif_document(report: Report, limit: int = MAX_RESULTS) -> dict[str, Any]:
             }
         ],
     }
+    properties = document["runs"][0]["properties"]
+    score = report.score
+    properties["score"] = {"passed": score.passed, "decided": score.decided, "text": score.text}
+    attested = _attestations(report)
+    if attested:
+        properties["attestations"] = attested
+    if report.fail_severity is not None:
+        properties["failSeverity"] = report.fail_severity
+    if report.selection is not None:
+        # Which rules ran; the ones left out have no result here, which is not a pass.
+        properties["selection"] = {**report.selection, "text": report.selection_text}
     if report.changes is not None:
-        properties = document["runs"][0]["properties"]
         compared = changes is not None
         properties["baseline"] = _baseline_properties(report.changes, compared, results)
     return document

@@ -5,11 +5,13 @@ project's collectors, so these tests prove what the demo's AWS holds, whatever t
 or the rule pack make of it: PITR on with a 1-day window, a budget alert at 80 % with its
 operator reversed, a work queue no function consumes while every worker has a mapping, a
 one-hour outage hidden in a quiet day, queue alarms that cannot fire in time, and the account
-past 10 concurrent executions while every function stays under 5.
+past 10 concurrent executions while every function stays under 5; and, for the custom-rules
+example, one dead-letter queue keeping messages no longer than the queue that feeds it.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -270,6 +272,38 @@ def test_the_account_series_is_the_only_one_without_dimensions(seeded: Seeded) -
     assert undimensioned == {"ConcurrentExecutions"}
     shapes = {frozenset(d["Name"] for d in m["Dimensions"]) for m in listed if m["Dimensions"]}
     assert shapes == {frozenset({"FunctionName"})}
+
+
+# --- 7. One DLQ keeping messages no longer than its queue (examples/custom-rules) -------------
+
+
+def queue_attributes(name: str) -> dict[str, str]:
+    sqs = client("sqs")
+    url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    found: dict[str, str] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])[
+        "Attributes"
+    ]
+    return found
+
+
+def test_the_qa_dlq_keeps_messages_exactly_as_long_as_its_queue(seeded: Seeded) -> None:
+    """The near miss of sqs-dlq-outlives-source: equal retention, not longer; every other DLQ
+    keeps messages longer than its queue. The ops queue, without redrive (RB-I08), is the one
+    work queue sqs-redrive-max-receive fails; every redrive keeps maxReceiveCount at 3."""
+    for worker in WORK_QUEUES:
+        queue = queue_attributes(f"{PREFIX}-{worker}-queue")
+        dlq = queue_attributes(f"{PREFIX}-{worker}-dlq")
+        kept, parked = int(queue["MessageRetentionPeriod"]), int(dlq["MessageRetentionPeriod"])
+        if worker == "ops":
+            assert "RedrivePolicy" not in queue
+            continue
+        redrive = json.loads(queue["RedrivePolicy"])
+        assert redrive["deadLetterTargetArn"] == dlq["QueueArn"]
+        assert int(redrive["maxReceiveCount"]) <= 5
+        if worker == "qa":
+            assert parked == kept == 4 * 86400
+        else:
+            assert parked > kept
 
 
 # --- What must not change ---------------------------------------------------------------------

@@ -37,7 +37,7 @@ def test_example_reports_match_the_rules_on_main(name: str) -> None:
     if REGENERATE:
         write_text_atomic(path, text)
     assert path.exists(), f"{path} is missing; regenerate the examples"
-    assert path.read_text() == text, (
+    assert path.read_bytes().decode() == text, (  # as written: the CSV ends lines in CRLF
         f"{path} drifted; regenerate the examples (see module docstring)"
     )
 
@@ -47,5 +47,8 @@ def test_the_example_shows_every_kind_of_finding() -> None:
 
     results = json.loads((EXAMPLES / "results.json").read_text())
     statuses = {r["status"] for r in results["results"]}
-    assert {"pass", "note", "warn", "fail", "error", "manual", "waived"} <= statuses
+    # No "error": the demo's stack seeds none, and every error it once showed was a gap of the
+    # emulator (now served by demo/standins.py); tests/reporters render errors in every format.
+    assert {"pass", "note", "warn", "fail", "manual", "waived"} <= statuses
+    assert "error" not in statuses
     assert {w["status"] for w in results["waivers"]} >= {"active", "expired"}

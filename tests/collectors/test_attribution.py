@@ -51,3 +51,16 @@ def test_collect_refuses_it_before_any_call(tmp_path: Path) -> None:
 
 def test_the_shipped_pack_reads_only_keys_some_call_fills() -> None:
     assert unfilled_paths(load_policy_set([]).compile()) == []
+
+
+def test_collect_refuses_an_unknown_resource_type_with_a_suggestion(tmp_path: Path) -> None:
+    policy = tmp_path / "typo.yaml"
+    policy.write_text(
+        "rules:\n  - id: t.typo\n    title: typo in type\n    severity: high\n"
+        "    resource: aws.sqs.queues\n    expect: {path: QueueUrl, exists: true}\n"
+    )
+    out = tmp_path / "snapshot.json"
+    result = CliRunner().invoke(app, ["collect", "-p", str(policy), "--output", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "unknown resource type 'aws.sqs.queues' (did you mean 'aws.sqs.queue'?)" in result.output
+    assert not out.exists()

@@ -108,3 +108,23 @@ def test_no_secret_in_snapshot_results_or_reports(
     assert api["Stages"][0]["variables"]["GEMINI_API_KEY"] == "<redacted>"
     for path in files:
         assert DEFAULT_SECRET.encode() not in path.read_bytes(), path
+
+
+def test_check_and_a_later_evaluate_of_its_snapshot_give_the_same_bytes(
+    endpoint: str, tmp_path: Path
+) -> None:
+    """An auditor re-evaluating the snapshot ``check`` kept must get its results exactly.
+
+    ``check`` evaluates what it collected; ``evaluate`` reads the written file, whose keys
+    are sorted: environment variable names once came out in another order between the two.
+    """
+    out = tmp_path / "out"
+    done = cli(
+        endpoint, "check", "--output-dir", str(out), "--format", "json", "--fail-on", "never"
+    )
+    assert done.returncode == 0, done.stderr
+    again = tmp_path / "again.json"
+    redone = cli(endpoint, "evaluate", "--snapshot", str(out / "snapshot.json"),
+                 "--output", str(again), "--fail-on", "never")  # fmt: skip
+    assert redone.returncode == 0, redone.stderr
+    assert again.read_bytes() == (out / "results.json").read_bytes()

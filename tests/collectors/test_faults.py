@@ -248,9 +248,19 @@ def test_no_credentials_stops_the_run_in_one_line_not_a_crash(
     assert "sts:GetCallerIdentity failed (NoCredentialsError)" in line
 
 
-def test_no_progress_output_off_a_terminal(
+def test_progress_off_a_terminal_is_plain_lines_and_quiet_is_silent(
     seeded: Seeded, run: Run, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    run(plan_of("aws.sqs.queue"), quiet=False)
+    """A CI log sees the collection start and end as plain lines (no bar, no escape codes),
+    never on stdout (which may carry a report); --quiet prints nothing at all."""
+    snapshot = run(plan_of("aws.sqs.queue"), quiet=False)
     captured = capfd.readouterr()
-    assert (captured.out, captured.err) == ("", "")
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert lines[0] == "collecting: 1 listing started"
+    calls = snapshot["metadata"]["api_calls"]
+    assert lines[-1].startswith(f"collecting: done: 1 task, {calls} API calls in ")
+    assert all(line.startswith("collecting: ") and line.isprintable() for line in lines)
+    run(plan_of("aws.sqs.queue"), quiet=True)
+    quiet = capfd.readouterr()
+    assert (quiet.out, quiet.err) == ("", "")

@@ -133,6 +133,9 @@ def test_every_seeded_resource_arrives(observed: Observed, world: Seeded) -> Non
 
 #: One valid item per result key (the Stubber checks it against the service model).
 ITEMS: dict[str, Any] = {
+    "Accounts": {"Id": "111111111111", "State": "ACTIVE"},
+    "Children": {"Id": "ou-ab12-cd34ef56", "Type": "ORGANIZATIONAL_UNIT"},
+    "Tags": {"Key": "env", "Value": "prod"},
     "TableNames": "table",
     "BackupSummaries": {"TableName": "table"},
     "Functions": {"FunctionName": "f"},
@@ -172,6 +175,9 @@ ITEMS: dict[str, Any] = {
 TOKEN = "arn:aws:dynamodb:us-east-1:123456789012:table/table/backup/01"
 #: Parameters an operation requires.
 REQUIRED: dict[str, dict[str, Any]] = {
+    "ListAccountsForParent": {"ParentId": "r-ab12"},
+    "ListChildren": {"ParentId": "r-ab12", "ChildType": "ORGANIZATIONAL_UNIT"},
+    "ListTagsForResource": {"ResourceId": "111111111111"},
     "ListAliases": {"FunctionName": "f"},
     "DescribeBudgets": {"AccountId": "123456789012"},
     "DescribeNotificationsForBudget": {"AccountId": "123456789012", "BudgetName": "b"},

@@ -223,7 +223,8 @@ def test_parameter_cycles_and_unknown_references_are_refused_with_a_position(
     with pytest.raises(InputError) as caught:
         compile_text(tmp_path, unknown)
     assert caught.value.problems == [
-        f"{tmp_path / 'rules.yaml'}:4:15: parameters.dashboard.default: unknown parameter '${{prefx}}'"
+        f"{tmp_path / 'rules.yaml'}:4:15: parameters.dashboard.default: unknown parameter '${{prefx}}' "
+        "(did you mean 'prefix'?)"
     ]
 
 

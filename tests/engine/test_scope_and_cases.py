@@ -393,13 +393,16 @@ def policy_test(*paths: Path) -> Any:
 def test_the_test_command_counts_adversarial_cases_and_names_untried_rules(
     tmp_path: Path,
 ) -> None:
-    result = policy_test(cases_file(tmp_path, MIXED_RULES))
+    path = cases_file(tmp_path, MIXED_RULES)
+    result = policy_test(path)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
+    line = 1 + MIXED_RULES[: MIXED_RULES.index("- id: c.no_tests")].count("\n")
     assert lines == [
+        f"{path}:{line}:5: c.no_tests: warning: no test cases: write a passing case and an "
+        "'adversarial: ...' failing one",
         "b.untried: no adversarial case (a case named 'adversarial: ...')",
-        "c.no_tests: no adversarial case (a case named 'adversarial: ...')",
-        "4 passed, 0 failed (2 adversarial)",
+        "4 passed, 0 failed (2 adversarial); 1 rule without test cases",
     ]
 
 
@@ -410,7 +413,9 @@ def test_the_test_command_counts_a_failing_adversarial_case_and_exits_1(tmp_path
     )
     result = policy_test(cases_file(tmp_path, text))
     assert result.exit_code == 1
-    assert result.output.splitlines()[-1] == "3 passed, 1 failed (2 adversarial)"
+    assert result.output.splitlines()[-1] == (
+        "3 passed, 1 failed (2 adversarial); 1 rule without test cases"
+    )
     assert "a.tried: adversarial: disabled: t: expected pass, got fail" in result.output
 
 

@@ -37,6 +37,7 @@ from botocore.model import OperationModel, ServiceModel
 
 from runbook_guard.collectors.calls import MAY_BE_ABSENT
 from runbook_guard.collectors.context import ASSUME_API, IDENTITY_API
+from runbook_guard.collectors.organization import SETUP_APIS
 from runbook_guard.collectors.registry import OPERATION_SETS, OperationSet, load_all
 
 FAULT_KINDS = (
@@ -51,7 +52,7 @@ FAULT_KINDS = (
 ANSWERS = ("empty-200", "missing-field")
 RETRIED = ("throttled", "read-timeout", "http-500")
 #: Operations whose failure is the identity preflight's concern (issue 13), not a rule's.
-IDENTITY = frozenset(op for api in (IDENTITY_API, ASSUME_API) for op in api.operations)
+IDENTITY = frozenset(op for api in (IDENTITY_API, ASSUME_API, *SETUP_APIS) for op in api.operations)
 
 #: Per protocol: (HTTP status, error code) AWS answers for a denied call and for throttling.
 DENIED = {

@@ -36,6 +36,7 @@ import pytest
 from moto import mock_aws
 
 from runbook_guard.collectors.context import ASSUME_API, IDENTITY_API
+from runbook_guard.collectors.organization import SETUP_APIS
 from runbook_guard.collectors.registry import COLLECTORS, OPERATION_SETS, load_all
 from runbook_guard.demo.stack import seed_runbook_stack
 from runbook_guard.engine.loader import load_policy_set
@@ -116,13 +117,12 @@ def test_the_matrix_covers_every_declared_operation(world: World) -> None:
     load_all()
     targets = declared_targets()
     declared = {op for api in OPERATION_SETS for op in api.operations}
-    identity = set(IDENTITY_API.operations) | set(ASSUME_API.operations)
+    identity = {op for api in (IDENTITY_API, ASSUME_API, *SETUP_APIS) for op in api.operations}
     assert {t.operation for t in targets} == declared - identity
     assert [t.operation for t in targets if not world.types_calling(t)] == []
     owners = {collector.api.owner for collector in COLLECTORS.values()}
-    enrichments = {api.owner for api in OPERATION_SETS if api.owner not in owners} - {
-        IDENTITY_API.owner
-    }
+    setup = {IDENTITY_API.owner, *(api.owner for api in SETUP_APIS)}
+    enrichments = {api.owner for api in OPERATION_SETS if api.owner not in owners} - setup
     assert enrichments == set(ENRICHMENT)
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import xml.etree.ElementTree as ET
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import html5lib
 import xmlschema
 from jsonschema import Draft4Validator
 from markdown_it import MarkdownIt
@@ -274,3 +276,44 @@ def unexpected_html(markdown: str) -> list[str]:
             if child.type in ("link_open", "image", "s_open", "em_open"):
                 found.append(child.type)
     return found
+
+
+# HTML ----------------------------------------------------------------------------------
+
+
+def html_parse(text: str) -> ET.Element:
+    """The page as an HTML5 parser builds it; strict: any parse error (a stray tag, a missing
+    doctype, an unclosed element) raises instead of being repaired silently."""
+    parser_ = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False)
+    root: ET.Element = parser_.parse(text)
+    return root
+
+
+def html_text(element: ET.Element) -> str:
+    """What a reader sees in an element: its text with ``<br>`` as a line break, the visible
+    escapes undone (as for the other formats)."""
+    parts: list[str] = []
+
+    def walk(node: ET.Element) -> None:
+        parts.append(node.text or "")
+        for child in node:
+            if child.tag == "br":
+                parts.append("\n")
+            else:
+                walk(child)
+            parts.append(child.tail or "")
+
+    walk(element)
+    return unvisible("".join(parts))
+
+
+def html_tables(root: ET.Element) -> list[list[list[str]]]:
+    """Every table as rows of cell texts (header row first)."""
+    return [
+        [[html_text(cell) for cell in row if cell.tag in ("th", "td")] for row in table.iter("tr")]
+        for table in root.iter("table")
+    ]
+
+
+def html_headings(root: ET.Element, tag: str) -> list[str]:
+    return [html_text(element) for element in root.iter(tag)]

@@ -358,3 +358,56 @@ def bulk_previous(count: int) -> dict[str, Any]:
             res.pop("causes", None)
             res.pop("missing_permissions", None)
     return document(results) | {"evaluated_at": "2026-11-20T10:00:00+00:00"}
+
+
+ATTESTED = {"by": "ana@example.com", "at": "2026-11-02", "evidence": "https://wiki.example/drill-42",
+            "expires": "2027-02-01", "expired": False, "note": "restored into agenticai-data-restored"}  # fmt: skip
+EXPIRED = {"by": "bob", "at": "2026-07-01", "evidence": "TICKET-7", "expires": "2026-10-01",
+           "expired": True}  # fmt: skip
+
+DR_RULE = _rule(
+    "dr-documentation-updated",
+    "The disaster recovery documentation was updated this quarter",
+    kind="manual",
+    severity="low",
+    cadence="quarterly",
+    covers=["RB-Q02"],
+    section="Quarterly Tasks",
+    file="agenticai/manual.yaml",
+    line=30,
+)
+
+
+def attested_document() -> dict[str, Any]:
+    """Two manual rules: one attested (a pass resting on it), one whose attestation expired
+    (manual again, saying so), as ``engine.attestations.apply_attestations`` leaves them."""
+    results = [r for r in base_results() if r["rule"] != "restore-tested"]
+    results.append(
+        result("restore-tested", None, "pass", None, "attested monthly",
+               "attested by ana@example.com on 2026-11-02, holds until 2027-02-01; evidence: "
+               "https://wiki.example/drill-42", attestation=dict(ATTESTED))
+    )  # fmt: skip
+    results.append(
+        result("dr-documentation-updated", None, "manual", None, "attested quarterly",
+               "attestation expired on 2026-10-01 (checked by bob on 2026-07-01): check it "
+               "again; needs a person's attestation", attestation=dict(EXPIRED))
+    )  # fmt: skip
+    return document(results, [*RULES, DR_RULE])
+
+
+OWNERS = {
+    "dynamodb-pitr-enabled": "data-team",
+    "sqs-dlq-empty": "platform@example.com",
+    "sqs-queue-depth": "platform@example.com",
+    "iam-unused-access-keys": "security",
+}
+
+
+def owned_document() -> dict[str, Any]:
+    """The base document with an owner on every result of the rules ``OWNERS`` names (the
+    log group's rule has none: its findings are "(no owner)")."""
+    doc = document()
+    for res in doc["results"]:
+        if res["rule"] in OWNERS:
+            res["owner"] = OWNERS[res["rule"]]
+    return doc

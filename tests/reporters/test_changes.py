@@ -117,11 +117,15 @@ def test_every_category() -> None:
     assert gone.message == "was: 2000 deep"
     # worst status first, then severity (both high here), then rule id
     assert [c.rule_id for c in changes.new] == ["dynamodb-pitr-enabled", "sqs-dlq-empty"]
-    assert changes.baseline_state("sqs-queue-depth", queue("agenticai-qa-queue")["id"]) == "updated"
-    assert changes.baseline_state("dynamodb-pitr-enabled", TABLE["id"]) == "new"
-    assert (
-        changes.baseline_state("sqs-queue-depth", queue("agenticai-dev-queue")["id"]) == "unchanged"
-    )
+    assert changes.persisting == 6  # unchanged and changed: the finding is there in both runs
+
+    def key(rule: str, res: dict[str, str]) -> tuple[str, str, str, str, str]:
+        return (rule, res["account"], res["region"], res["type"], res["name"])
+
+    assert changes.baseline_state(key("sqs-queue-depth", queue("agenticai-qa-queue"))) == "updated"
+    assert changes.baseline_state(key("dynamodb-pitr-enabled", TABLE)) == "new"
+    dev_queue = key("sqs-queue-depth", queue("agenticai-dev-queue"))
+    assert changes.baseline_state(dev_queue) == "unchanged"
 
 
 def test_identical_documents_have_no_changes() -> None:
@@ -172,7 +176,7 @@ def test_a_scope_mismatch_is_flagged_and_not_counted_as_new_or_resolved() -> Non
     assert changes.unchanged == 8  # us-east-1 and global results are still compared
 
     markdown = render(current, "markdown", previous=previous)
-    section = markdown[markdown.index("## Changes since") :]
+    section = markdown[markdown.index("## What changed since") :]
     assert section.split("\n")[2].startswith("**Scope differs from the previous run.**")
     regions = next(t for t in tables(markdown) if t[0] == ["Item", "Previous run", "This run"])
     assert ["Regions", "eu-west-1, us-east-1", "us-east-1, us-west-2"] in regions
@@ -232,11 +236,17 @@ def _h2(markdown: str) -> list[str]:
     return [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open" and t.tag == "h2"]  # fmt: skip
 
 
-def test_markdown_section_sits_after_the_summary_with_parsable_tables() -> None:
+def test_markdown_section_sits_after_the_top_findings_with_parsable_tables() -> None:
     markdown = render(document(), "markdown", previous=previous_document())
-    assert _h2(markdown)[:4] == [
-        "Scope", "Summary", "Changes since the previous run", "Findings needing action (6)",
+    assert _h2(markdown)[:3] == [
+        "Top findings (6 of 6)", "What changed since the previous run",
+        "Findings needing action (6)",
     ]  # fmt: skip
+    # and the first screen says it in one line
+    assert (
+        f"**Since the previous run** ({PREVIOUS_AT}): 2 new, 2 resolved, 6 persisting "
+        "(3 of them changed status)." in markdown.split("\n")[:40]
+    )
     assert table_problems(markdown) == []
     assert unexpected_html(markdown) == []
     all_tables = tables(markdown)
@@ -245,7 +255,9 @@ def test_markdown_section_sits_after_the_summary_with_parsable_tables() -> None:
     assert head["Evaluated at"] == [PREVIOUS_AT, "2026-11-27T10:00:00+00:00"]
     assert head["Snapshot digest"] == ["sha256:" + "01" * 32, "sha256:" + "ab" * 32]
     counts = dict(next(t for t in all_tables if t[0] == ["Findings", "Count"])[1:])
-    assert counts == {"New": "2", "Resolved": "2", "Status changed": "3", "Unchanged": "3"}
+    assert counts == {
+        "New": "2", "Resolved": "2", "Persisting": "6", "of which status changed": "3",
+    }  # fmt: skip
     new, resolved, changed = [t for t in all_tables if t[0] == CHANGE_HEADER]
     assert all(len(row) == 5 for table in (new, resolved, changed) for row in table)
     assert new[1] == ["dynamodb-pitr-enabled", "agenticai-data", "pass \u2192 fail",
@@ -258,7 +270,8 @@ def test_markdown_section_sits_after_the_summary_with_parsable_tables() -> None:
 
 
 def test_markdown_without_previous_has_no_section_and_identical_runs_say_none() -> None:
-    assert "Changes since" not in render(document(), "markdown")
+    assert "What changed since" not in render(document(), "markdown")
+    assert "Since the previous run" not in render(document(), "markdown")
     markdown = render(document(), "markdown", previous=document())
     for line in ("New findings: none.", "Resolved findings: none.", "Status changed: none."):
         assert line in markdown

@@ -86,5 +86,5 @@ def test_bad_results_file_exits_2_naming_file_and_field(tmp_path: Path) -> None:
 
 
 def test_unknown_format_is_a_usage_error(results_file: Path) -> None:
-    run = _run("-r", results_file, "-f", "html")
+    run = _run("-r", results_file, "-f", "pdf")
     assert run.exit_code == 2

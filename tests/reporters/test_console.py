@@ -21,12 +21,14 @@ def test_counts_by_status_and_severity(results: dict[str, Any]) -> None:
     fail_row = next(line for line in text.splitlines() if "│ fail " in line)
     assert fail_row.split("│")[2:][:2] == ["        1 ", "    2 "]
     assert "11 results" in text
-    assert "2 collection error(s)" in text
+    assert "2 collection errors, by cause and IAM action:" in text
+    assert "1 \u00d7 AccessDenied on sqs:GetQueueAttributes (us-east-1): 1 queue" in text
+    assert "see the report" not in text
     assert "fail-on" not in text  # the caller prints its own gate
 
 
 def test_gate_line_when_asked(results: dict[str, Any]) -> None:
-    assert "fail-on warn: 6 result(s) at or past the gate" in _printed(results, fail_on="warn")
+    assert "fail-on warn: 6 results at or past the gate" in _printed(results, fail_on="warn")
 
 
 def test_tool_name_is_not_rich_markup(results: dict[str, Any]) -> None:

@@ -51,7 +51,9 @@ def test_accounts_regions_and_packs_are_listed_sorted() -> None:
 def test_write_reports_writes_what_render_returns(tmp_path: Path) -> None:
     doc = document()
     written = write_reports(doc, default_paths(tmp_path), fail_on="warn")
-    assert [p.name for p in written] == ["junit.xml", "results.sarif", "report.md", "report.json"]
+    assert [p.name for p in written] == [
+        "junit.xml", "results.sarif", "report.md", "report.json", "report.csv", "report.html",
+    ]  # fmt: skip
     for fmt, path in zip(FORMATS, written, strict=True):
         assert path.read_bytes() == render(doc, fmt, fail_on="warn").encode("utf-8")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in written)
@@ -61,5 +63,5 @@ def test_write_reports_accepts_a_mapping_and_rejects_unknown_formats(tmp_path: P
     write_reports(document(), {"json": tmp_path / "a.json"})
     assert (tmp_path / "a.json").exists()
     with pytest.raises(ValueError, match="unknown format"):
-        write_reports(document(), [("json", tmp_path / "b.json"), ("html", tmp_path / "c")])
+        write_reports(document(), [("json", tmp_path / "b.json"), ("pdf", tmp_path / "c")])
     assert not (tmp_path / "b.json").exists()  # nothing written when any format is bad

@@ -1,4 +1,4 @@
-"""Hostile resource names and messages through all four formats (hypothesis).
+"""Hostile resource names and messages through every format (hypothesis).
 
 Whoever can name a queue writes into every report. Each output must still parse (and
 validate), and the name and message must be recoverable from the parsed output exactly:
@@ -7,6 +7,8 @@ escaping may change how text is spelled, never what it says.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import xml.etree.ElementTree as ET
 from typing import Any
@@ -15,15 +17,16 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from runbook_guard.reporters import render, validate_results
+from runbook_guard.reporters.csv_report import unguard
 from runbook_guard.reporters.escape import unvisible, visible
 from runbook_guard.reporters.model import merge_repeats
 
 from .checks import (
     github_problems,
-    inline_text,
+    html_parse,
+    html_tables,
     junit_schema,
     live_links,
-    parser,
     sarif_schema_errors,
     table_problems,
     tables,
@@ -101,15 +104,39 @@ def _check_markdown(doc: dict[str, Any], name: str, message: str) -> None:
     markdown = render(doc, "markdown")
     assert table_problems(markdown) == []
     assert unexpected_html(markdown) == []
-    all_tables = tables(markdown)
+    _check_tables(tables(markdown), name, message)
+
+
+def _check_tables(all_tables: list[list[list[str]]], name: str, message: str) -> None:
+    """The finding and passing tables of the Markdown or the HTML report."""
     rows = [r for t in all_tables if t[0][:2] == ["Status", "Resource"] for r in t[1:]]
-    mine = [r for r in rows if r[6] == f"arn:{name}"]
+    mine = [r for r in rows if r[-1] == f"arn:{name}"]
     assert sorted(r[0] for r in mine) == ["error", "fail", "warn"]
     for row in mine:
-        assert row[1:3] == [name, name]  # resource, and observed (the name too)
-        assert row[4] == message
+        assert [row[1], row[3]] == [name, name]  # resource, and observed (the name too)
+        assert row[5] == message
     passing = next(t for t in all_tables if t[0] == ["Rule", "Resource", "Observed", "Expected"])
     assert ["logs-retention-7-days", name, name, "< 100"] in passing
+
+
+def _check_html(doc: dict[str, Any], name: str, message: str) -> None:
+    page = render(doc, "html")
+    root = html_parse(page)  # strict: a parse error raises
+    assert not [s for s in root.iter("script") if s.get("src")]
+    assert len(list(root.iter("script"))) == 1  # ours; none from the text
+    _check_tables(html_tables(root), name, message)
+
+
+def _check_csv(doc: dict[str, Any], name: str, message: str) -> None:
+    text = render(doc, "csv")
+    rows = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline="")))
+    for row in rows:  # no cell a spreadsheet would evaluate
+        assert not [c for c in row.values() if c.startswith(("=", "+", "@", "\t", "\r"))]
+    mine = [r for r in rows if unguard(r["id"]) == f"arn:{name}"]
+    assert sorted(r["status"] for r in mine) == ["error", "fail", "pass", "waived", "warn"]
+    for row in mine:
+        assert unguard(row["name"]) == name
+        assert unguard(row["message"]) == message
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -119,10 +146,12 @@ def _check_markdown(doc: dict[str, Any], name: str, message: str) -> None:
 @example(name="\ud800\ufffe\u202e", message="")
 def test_hostile_text_survives_every_format(name: str, message: str) -> None:
     doc = with_hostile_text(name, message)
-    _check_json(doc, name, message)
     _check_sarif(doc, name, message)
     _check_junit(doc, name, message)
     _check_markdown(doc, name, message)
+    _check_html(doc, name, message)
+    _check_csv(doc, name, message)
+    _check_json(doc, name, message)
 
 
 def _everywhere(name: str, message: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -164,21 +193,17 @@ def test_hostile_text_in_every_other_field(name: str, message: str) -> None:
     assert message in [row[7] for row in gaps[1:]]
     finding = next(
         r for t in all_tables if t[0][:2] == ["Status", "Resource"] for r in t[1:]
-        if r[6] == f"arn:{name}"
+        if r[-1] == f"arn:{name}"
     )  # fmt: skip
-    assert finding[4] == message
-    assert json.loads(finding[5]) == {name: message, "n": 1}  # evidence reads back as JSON
+    assert finding[5] == message
+    assert json.loads(finding[6]) == {name: message, "n": 1}  # evidence reads back as JSON
     new = next(t for t in all_tables if t[0] == ["Rule", "Resource", "Before → now", "Message",
                                                   "Resource id"])  # fmt: skip
     assert [name, message, f"arn:{name}"] in [[r[1], r[3], r[4]] for r in new[1:]]
-    checklist = [
-        unvisible(inline_text(t))
-        for t in parser().parse(markdown)
-        if t.type == "inline" and t.content.startswith("[ ] `restore-tested`")
-    ]
-    (item,) = checklist
-    if message.strip():
-        assert item.endswith(". " + message.rstrip("\n ")) or item.endswith(". " + message)
+    manual = next(t for t in all_tables if t[0][:3] == ["Rule", "Title", "Cadence"])
+    assert manual[1][0] == "restore-tested"
+    assert manual[1][5] == "not attested"
+    assert manual[1][-1] == message
 
     sarif = json.loads(render(doc, "sarif"))
     assert sarif_schema_errors(sarif) == []

@@ -63,4 +63,5 @@ def test_sarif_keeps_the_old_fingerprint_and_names_the_deprecated_id() -> None:
     )
     assert descriptor["deprecatedIds"] == ["dynamodb-pitr-enabled"]
     prints = run["results"][0]["partialFingerprints"]
-    assert prints["runbookGuard/v1"] == fingerprint("dynamodb-pitr-enabled", TABLE["id"])
+    key = ("dynamodb-pitr-enabled", TABLE["account"], TABLE["region"], TABLE["type"], TABLE["name"])
+    assert prints["runbookGuard/v2"] == fingerprint(key)

@@ -33,7 +33,7 @@ def test_never_says_the_gate_was_not_enforced_and_what_would_block() -> None:
     markdown = render(document(), "markdown", fail_on="never")
     line = _gate_paragraph(markdown)
     assert line == (
-        "**Gate: not enforced (fail-on never).** 4 result(s) would block at the default gate "
+        "**Gate: not enforced (fail-on never).** 4 results would block at the default gate "
         "(fail-on fail)."
     )
     assert "clear" not in line
@@ -135,7 +135,8 @@ def test_write_reports_leaves_previous_files_untouched(tmp_path: Path) -> None:
 
 def _gaps(markdown: str) -> dict[str, dict[str, str]]:
     table = next(t for t in tables(markdown) if "Missing permission" in t[0])
-    return {row[4]: dict(zip(table[0], row, strict=True)) for row in table[1:]}
+    code = table[0].index("Code")
+    return {row[code]: dict(zip(table[0], row, strict=True)) for row in table[1:]}
 
 
 def test_iam_action_always_missing_permission_only_when_denied() -> None:
@@ -243,22 +244,22 @@ def test_repeated_causes_and_collection_errors_are_merged_with_a_count() -> None
     # once each: the finding's message, its evidence (causes), the gaps table
     assert markdown.count("LookupEvents failed") == 3
     gaps = _gaps(markdown)
-    assert gaps["500"]["Times"] == "\u00d711"
-    assert gaps["AccessDenied"]["Times"] == "\u00d71"
+    assert gaps["500"]["Times"] == "11"
+    assert gaps["AccessDenied"]["Times"] == "1"
     merged = f"listing aws.cloudtrail.event was incomplete: {FIVE_HUNDRED} \u00d711"
-    gap = next(t for t in tables(markdown) if t[0][2:] == ["Causes", "Missing permissions"])
-    assert gap[1][2] == f"{merged}; resources may be missing; same \u00d72"
+    gap = next(t for t in tables(markdown) if t[0][-2:] == ["Causes", "Missing permissions"])
+    assert gap[1][3] == f"{merged}; resources may be missing; same \u00d72"
     finding = next(t for t in tables(markdown) if t[0][:2] == ["Status", "Resource"] and
                    any(r[0] == "error" for r in t[1:]))  # fmt: skip
-    assert f"could not be checked: {merged}" in [r[4] for r in finding[1:]]
+    assert f"could not be checked: {merged}" in [r[5] for r in finding[1:]]
 
 
-# 11. observed equal to evidence --------------------------------------------------------
+# 11. observed in words, evidence in full -----------------------------------------------
 
 
-def test_observed_left_blank_when_it_is_the_evidence() -> None:
+def test_observed_in_words_beside_the_whole_evidence() -> None:
     doc = document()
-    same = {"StateValue": "ALARM", "reason": "3 messages"}
+    same = {"StateValue": "ALARM", "reason": "3 messages", "retention": "14 days"}
     doc["results"][0]["observed"] = dict(same)
     doc["results"][0]["evidence"] = dict(same)
     markdown = render(doc, "markdown")
@@ -266,8 +267,9 @@ def test_observed_left_blank_when_it_is_the_evidence() -> None:
         r for t in tables(markdown) if t[0][:2] == ["Status", "Resource"] for r in t[1:]
         if r[1] == "agenticai-data"
     )  # fmt: skip
-    assert row[2] == ""
-    assert row[5] == '{"StateValue": "ALARM", "reason": "3 messages"}'
+    # the object once in full (evidence), and in words the part written for people
+    assert row[3] == "reason 3 messages; retention 14 days"
+    assert row[6] == '{"StateValue": "ALARM", "reason": "3 messages", "retention": "14 days"}'
 
 
 # 12. watch section -----------------------------------------------------------------------
@@ -276,13 +278,13 @@ def test_observed_left_blank_when_it_is_the_evidence() -> None:
 def test_notes_are_watched_not_actioned() -> None:
     markdown = render(document(), "markdown")
     action = markdown[markdown.index("## Findings needing action") : markdown.index("## Watch")]
-    watch = markdown[markdown.index("## Watch (above normal)") : markdown.index("## Waiver")]
+    watch = markdown[markdown.index("## Watch (above normal)") : markdown.index("## Manual")]
     assert "agenticai-dev-queue" not in action
     assert "agenticai-dev-queue" in watch
     passing = next(
         t for t in tables(markdown) if t[0] == ["Rule", "Resource", "Observed", "Expected"]
     )
-    assert ["s3-bucket-lifecycle", "agenticai-backups", '{"Rules": 1}', "set"] in passing
+    assert ["s3-bucket-lifecycle", "agenticai-backups", "Rules 1", "set"] in passing
 
 
 # 14. duplicates ------------------------------------------------------------------------

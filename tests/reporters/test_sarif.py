@@ -85,7 +85,7 @@ def test_rule_metadata(results: dict[str, Any]) -> None:
     assert "security-severity" not in rules["s3-bucket-lifecycle"]["properties"]  # info
 
 
-def test_fingerprints_depend_on_rule_and_resource_only() -> None:
+def test_fingerprints_depend_on_rule_and_the_resources_identity_only() -> None:
     base = _sarif(document())
     changed = document()
     rng = random.Random(3)
@@ -107,7 +107,8 @@ def test_fingerprints_depend_on_rule_and_resource_only() -> None:
         }
 
     assert prints(base) == prints(_sarif(changed))
-    assert fingerprint("a", "b") != fingerprint("a", "c") != fingerprint("a", None)
+    key = ("a", "123456789012", "us-east-1", "aws.sqs.queue", "q")
+    assert len({fingerprint(key), fingerprint((*key[:4], "r")), fingerprint(key[:1])}) == 3
 
 
 def test_over_the_limit_keeps_the_most_severe_and_says_how_many_were_dropped() -> None:
