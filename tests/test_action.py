@@ -345,12 +345,13 @@ def test_check_mode_collects_the_live_account(
 ) -> None:
     """The live gate against the demo's stack on a local moto server, as with real AWS."""
     pytest.importorskip("moto")
-    from runbook_guard.demo.server import DUMMY_ENV, moto_server
+    from runbook_guard.demo.server import DUMMY_ENV, moto_server, reset
     from runbook_guard.demo.stack import seed_runbook_stack
 
     for key, value in DUMMY_ENV.items():  # the seeding client's credentials
         monkeypatch.setenv(key, value)
     with moto_server() as endpoint:
+        reset(endpoint)  # moto's state is per process: start from nothing whatever ran before
         seed_runbook_stack(endpoint_url=endpoint)
         code, outputs, summary, log = run_action(
             {"mode": "check", "region": "us-east-1", "fail-on": "never", "output-dir": "out"},
