@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Render 100,000 results to every default format; print time per format, total and peak memory.
 
-    .venv/bin/python benchmarks/report.py [--results N] [--history RUNS] [--compare-validation]
+    .venv/bin/python benchmarks/report.py [--results N] [--accounts N] [--history RUNS]
+                                          [--compare-validation]
 
 Targets (issue 4): under 5 s in total and under 1 GiB, for the six default formats (JUnit,
 SARIF, Markdown, JSON, CSV, HTML). The document comes from the test factory (realistic rules;
 every status; waivers; collection errors) and is built before the clock starts: the benchmark
-measures the report stage, not the fixture.
+measures the report stage, not the fixture. ``--accounts N`` deals the results over N
+accounts (an organisation's run): the reports then add the account column, the table of
+accounts and the findings by account (issue 14), which must stay linear too.
 
 Then what a weekly run adds (issue 13): indexing with a history of ``--history`` kept runs
 (trend, the age of every open finding, "what changed" against the newest), which must stay
@@ -49,7 +52,11 @@ from runbook_guard.reporters.loading import results_validator  # noqa: E402
 from runbook_guard.reporters.markdown import render_markdown  # noqa: E402
 from runbook_guard.reporters.model import build_report  # noqa: E402
 from runbook_guard.reporters.sarif import render_sarif  # noqa: E402
-from tests.reporters.factory import bulk_document, bulk_previous  # noqa: E402
+from tests.reporters.factory import (  # noqa: E402
+    bulk_document,
+    bulk_previous,
+    spread_over_accounts,
+)
 
 RENDERERS = {
     "junit": render_junit,
@@ -114,12 +121,18 @@ def with_history(document: dict[str, object], count: int, runs: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=int, default=100_000)
+    parser.add_argument("--accounts", type=int, default=1, help="accounts to deal results over")
     parser.add_argument("--history", type=int, default=3, help="kept runs (0: skip)")
     parser.add_argument("--compare-validation", action="store_true")
     args = parser.parse_args()
     document = bulk_document(args.results)
+    if args.accounts > 1:
+        document = spread_over_accounts(document, args.accounts)
     before = peak_rss()
-    print(f"{args.results} results, {len(document['rules'])} rules; formats: {', '.join(FORMATS)}")
+    print(
+        f"{args.results} results, {len(document['rules'])} rules, "
+        f"{len(document['scope']['accounts'])} account(s); formats: {', '.join(FORMATS)}"
+    )
     started = time.perf_counter()
     with paused_gc():  # as render_all/write_reports do
         report = build_report(document)

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from runbook_guard.reporters.accounts import AccountColumn, account_column
 from runbook_guard.reporters.cells import Cell, Code, Strong, Table, join
 from runbook_guard.reporters.changes import Change, Changes, pack_names
 from runbook_guard.reporters.collection import MergedError
@@ -70,13 +71,15 @@ def waiver_table(report: Report) -> Table:
     return Table(header, rows, frozenset({6, 8}))
 
 
-def waived_table(rows: list[Row]) -> Table:
+def waived_table(report: Report, rows: list[Row]) -> Table:
+    column = account_column(report)
     out: list[tuple[Cell, ...]] = []
     for row in rows:
         waiver = row.waiver
         out.append(
             (
                 Code(row.rule.id),
+                *column.cells(row.account),
                 Code(row.resource_name or row.label),
                 row.original_status or "-",
                 Code(row.waiver_id) if row.waiver_id else "-",
@@ -85,7 +88,9 @@ def waived_table(rows: list[Row]) -> Table:
                 row.message,
             )
         )
-    header = ("Rule", "Resource", "Would be", "Waiver", "Owner", "Expires", "Message")
+    header = (
+        "Rule", *column.header, "Resource", "Would be", "Waiver", "Owner", "Expires", "Message",
+    )  # fmt: skip
     return Table(header, out)
 
 
@@ -222,11 +227,12 @@ def _codes(names: Iterable[str]) -> Cell:
     return _joined([Code(name) for name in names], ", ")
 
 
-def change_table(changes: Iterable[Change]) -> Table:
+def change_table(changes: Iterable[Change], column: AccountColumn) -> Table:
     """Rule, resource, before -> now, message, resource id: one row per changed finding."""
     rows: list[tuple[Cell, ...]] = [
         (
             Code(change.rule_id),
+            *column.cells(change.key[1]),  # the finding's identity: (rule, account, ...)
             Code(change.resource_name) if change.resource_name else "",
             f"{change.before_text} \u2192 {change.after_text}",
             merge_repeats(change.message),
@@ -234,7 +240,8 @@ def change_table(changes: Iterable[Change]) -> Table:
         )
         for change in changes
     ]
-    return Table(("Rule", "Resource", "Before \u2192 now", "Message", "Resource id"), rows)
+    header = ("Rule", *column.header, "Resource", "Before \u2192 now", "Message", "Resource id")
+    return Table(header, rows)
 
 
 def comparison_table(report: Report, changes: Changes) -> Table:

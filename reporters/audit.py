@@ -17,10 +17,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
+from operator import attrgetter
 from typing import Any
 
 from runbook_guard.engine.plurals import counted
 from runbook_guard.engine.selection import describe
+from runbook_guard.reporters.accounts import (
+    FIRST_SCREEN_ACCOUNTS,
+    AccountColumn,
+    account_column,
+)
 from runbook_guard.reporters.cells import Cell, Code, Join, Strong, Table, join
 from runbook_guard.reporters.model import (
     ACTION_STATUSES,
@@ -37,8 +43,10 @@ from runbook_guard.reporters.model import (
 )
 from runbook_guard.reporters.wording import expected_words, observed_words
 
+#: Worst severity first, then worst status (``Row.top_key``): the order a reader fixes in.
+worst_first = attrgetter("top_key")
 TOP_FINDINGS = 10
-OWNER_ROWS = 25  # findings listed under each owner; the rest are counted (the CSV has all)
+GROUP_ROWS = 25  # findings listed under each owner or account; the rest are counted (CSV: all)
 NO_OWNER = "(no owner)"
 MEANING = {
     "pass": "checked and within the normal range (or attested)",
@@ -50,8 +58,6 @@ MEANING = {
     "waived": "would be warn/fail; covered by an unexpired waiver",
     "not_applicable": "a template cannot say it before deploy (judged on the live system)",
 }
-_SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
-_STATUS_RANK = {status: rank for rank, status in enumerate(STATUSES)}
 
 
 def title(report: Report) -> str:
@@ -61,8 +67,14 @@ def title(report: Report) -> str:
 def scope_facts(report: Report) -> str:
     """Accounts, regions, when and by what: the one line of scope before the verdict."""
     scope = report.scope
+    accounts = scope["accounts"]
+    listed = (
+        f"Accounts {', '.join(accounts) or 'none'}"
+        if len(accounts) <= FIRST_SCREEN_ACCOUNTS
+        else f"{len(accounts)} accounts (listed in the appendix)"
+    )
     return (
-        f"Accounts {', '.join(scope['accounts']) or 'none'}, regions "
+        f"{listed}, regions "
         f"{', '.join(scope['regions']) or 'none'}, evaluated at {report.evaluated_at}; "
         f"{report.tool_name} {report.tool_version}."
     )
@@ -213,11 +225,6 @@ def evidence_text(row: Row) -> str:
     return "; ".join(parts) or "-"
 
 
-def _top_key(row: Row) -> tuple[int, int, str, str]:
-    """Worst severity first, then worst status: what a reader fixes first."""
-    return (row.severity_rank, _STATUS_RANK[row.status], row.rule.id, row.resource_id or "")
-
-
 def _aged_row(report: Report, row: Row, cells: tuple[Cell, ...]) -> tuple[Cell, ...]:
     """The row's cells, and how long it has been open when the report shows ages."""
     return (*cells, age_cell(report, row)) if aged(report) else cells
@@ -229,14 +236,17 @@ def _with_age(report: Report, header: tuple[str, ...]) -> tuple[str, ...]:
 
 def top_findings(report: Report, findings: list[Row]) -> Table:
     """The ``TOP_FINDINGS`` worst findings, numbered, with owner and values in words."""
+    column = account_column(report)
     header = _with_age(
-        report, ("#", "Status", "Severity", "Rule", "Resource", "Owner", "Observed", "Expected")
-    )
+        report,
+        ("#", "Status", "Severity", "Rule", *column.header, "Resource", "Owner", "Observed",
+         "Expected"),
+    )  # fmt: skip
     rows: list[tuple[Cell, ...]] = []
-    for number, row in enumerate(sorted(findings, key=_top_key)[:TOP_FINDINGS], start=1):
+    for number, row in enumerate(sorted(findings, key=worst_first)[:TOP_FINDINGS], start=1):
         cells: tuple[Cell, ...] = (
-            number, row.status, row.rule.severity, Code(row.rule.id), resource_cell(row),
-            owner_cell(row), observed_words(row), expected_words(row.expected),
+            number, row.status, row.rule.severity, Code(row.rule.id), *column.cells(row.account),
+            resource_cell(row), owner_cell(row), observed_words(row), expected_words(row.expected),
         )  # fmt: skip
         rows.append(_aged_row(report, row, cells))
     return Table(header, rows, frozenset({0}))
@@ -244,12 +254,17 @@ def top_findings(report: Report, findings: list[Row]) -> Table:
 
 def finding_table(report: Report, rows: list[Row]) -> Table:
     """One rule's findings: who, what was seen against what is expected, why, since when."""
-    header = ("Status", "Resource", "Owner", "Observed", "Expected", "Message", "Evidence")
+    column = account_column(report)
+    header = (
+        "Status", *column.header, "Resource", "Owner", "Observed", "Expected", "Message",
+        "Evidence",
+    )  # fmt: skip
     out: list[tuple[Cell, ...]] = []
     for row in rows:
         cells: tuple[Cell, ...] = (
-            row.status, resource_cell(row), owner_cell(row), observed_words(row),
-            expected_words(row.expected), merge_repeats(row.message), evidence_text(row),
+            row.status, *column.cells(row.account), resource_cell(row), owner_cell(row),
+            observed_words(row), expected_words(row.expected), merge_repeats(row.message),
+            evidence_text(row),
         )  # fmt: skip
         out.append((*_aged_row(report, row, cells), Code(row.label)))
     return Table((*_with_age(report, header), "Resource id"), out)
@@ -261,14 +276,17 @@ def groups(report: Report, findings: list[Row]) -> list[dict[str, Any]]:
     by_rule: dict[str, list[Row]] = {}
     for row in findings:  # already worst first, so each group's first row is its worst
         by_rule.setdefault(row.rule.id, []).append(row)
+    several = account_column(report).shown
     out = []
     for rows in sorted(by_rule.values(), key=lambda rows: rows[0].action_key):
         counts = Counter(row.status for row in rows)
         rule = rows[0].rule
-        overview = (
+        overview: tuple[Cell, ...] = (
             Code(rule.id), rule.severity, *(counts.get(s, 0) for s in ACTION_STATUSES),
             ", ".join(sorted({row.owner for row in rows if row.owner})) or "-", rule.section,
         )  # fmt: skip
+        if several:  # how widely a rule fails: in one account, or in most of them
+            overview += (len({row.account for row in rows}),)
         out.append(
             {
                 "rule": rule,
@@ -280,14 +298,35 @@ def groups(report: Report, findings: list[Row]) -> list[dict[str, Any]]:
     return out
 
 
-def overview_table(found: list[dict[str, Any]]) -> Table:
-    header = ("Rule", "Severity", *ACTION_STATUSES, "Owner", "Runbook section")
-    return Table(header, [group["overview"] for group in found], frozenset({2, 3, 4}))
+def overview_table(report: Report, found: list[dict[str, Any]]) -> Table:
+    header: tuple[str, ...] = ("Rule", "Severity", *ACTION_STATUSES, "Owner", "Runbook section")
+    numeric = {2, 3, 4}
+    if account_column(report).shown:
+        header += ("Accounts",)
+        numeric.add(len(header) - 1)
+    return Table(header, [group["overview"] for group in found], frozenset(numeric))
+
+
+def finding_list(report: Report, rows: list[Row], column: AccountColumn) -> tuple[Table, int]:
+    """A group's worst ``GROUP_ROWS`` findings (``rows`` are worst first), and how many more
+    there are: one owner's, or one account's (``column`` hidden there: it would repeat the
+    heading)."""
+    header = _with_age(
+        report, ("Status", "Severity", "Rule", *column.header, "Resource", "Observed")
+    )
+    shown = []
+    for row in rows[:GROUP_ROWS]:
+        cells: tuple[Cell, ...] = (
+            row.status, row.rule.severity, Code(row.rule.id), *column.cells(row.account),
+            resource_cell(row), observed_words(row),
+        )  # fmt: skip
+        shown.append(_aged_row(report, row, cells))
+    return Table(header, shown), max(0, len(rows) - GROUP_ROWS)
 
 
 def owners(report: Report, findings: list[Row]) -> tuple[Table, list[dict[str, Any]]]:
     """Findings grouped by who must act: a count per owner, then each owner's worst findings
-    (at most ``OWNER_ROWS``; the CSV export has every row with its owner)."""
+    (at most ``GROUP_ROWS``; the CSV export has every row with its owner)."""
     by_owner: dict[str, list[Row]] = {}
     for row in findings:
         by_owner.setdefault(row.owner or NO_OWNER, []).append(row)
@@ -296,35 +335,31 @@ def owners(report: Report, findings: list[Row]) -> tuple[Table, list[dict[str, A
     )
     summary: list[tuple[Cell, ...]] = []
     sections = []
+    column = account_column(report)
     for owner, rows in ordered:
         counts = Counter(row.status for row in rows)
         rules = Counter(row.rule.id for row in rows)
         named = ", ".join(f"{rule} ({n})" for rule, n in sorted(rules.items()))
         summary.append((owner, *(counts.get(s, 0) for s in ACTION_STATUSES), len(rows), named))
-        header = _with_age(report, ("Status", "Severity", "Rule", "Resource", "Observed"))
-        shown = []
-        for row in rows[:OWNER_ROWS]:
-            cells: tuple[Cell, ...] = (
-                row.status, row.rule.severity, Code(row.rule.id), resource_cell(row),
-                observed_words(row),
-            )  # fmt: skip
-            shown.append(_aged_row(report, row, cells))
-        sections.append(
-            {"owner": owner, "table": Table(header, shown), "more": max(0, len(rows) - OWNER_ROWS)}
-        )
+        table, more = finding_list(report, rows, column)
+        sections.append({"owner": owner, "table": table, "more": more})
     header = ("Owner", *ACTION_STATUSES, "total", "Rules (findings)")
     return Table(header, summary, frozenset({1, 2, 3, 4})), sections
 
 
-def summary_table(rows: list[Row]) -> Table:
+def summary_table(report: Report, rows: list[Row]) -> Table:
     """One finding per row for the compact summary: status, rule, resource, owner, values."""
-    header = ("Status", "Rule", "Resource", "Owner", "Observed", "Expected", "Message")
+    column = account_column(report)
+    header = (
+        "Status", "Rule", *column.header, "Resource", "Owner", "Observed", "Expected", "Message",
+    )  # fmt: skip
     return Table(
         header,
         [
             (
                 row.status,
                 Code(row.rule.id),
+                *column.cells(row.account),
                 resource_cell(row),
                 owner_cell(row),
                 observed_words(row),
@@ -337,12 +372,17 @@ def summary_table(rows: list[Row]) -> Table:
 
 
 def watch_table(report: Report, rows: list[Row]) -> Table:
-    header = ("Rule", "Resource", "Owner", "Observed", "Expected", "Message", "Resource id")
+    column = account_column(report)
+    header = (
+        "Rule", *column.header, "Resource", "Owner", "Observed", "Expected", "Message",
+        "Resource id",
+    )  # fmt: skip
     return Table(
         header,
         [
             (
                 Code(row.rule.id),
+                *column.cells(row.account),
                 resource_cell(row),
                 owner_cell(row),
                 observed_words(row),
@@ -359,6 +399,7 @@ def manual_checks(report: Report) -> Table:
     """Each manual rule's results with their attestation: who checked, when, the evidence,
     until when; or that nobody has attested, or that the attestation expired."""
     manual_rules = {rule.id for rule in report.rules if rule.kind == "manual"}
+    column = account_column(report)
     rows: list[tuple[Cell, ...]] = []
     for row in report.rows:
         if row.rule.id not in manual_rules and row.attestation is None:
@@ -376,6 +417,7 @@ def manual_checks(report: Report) -> Table:
                 Code(row.rule.id),
                 row.rule.title,
                 row.rule.cadence,
+                *column.cells(row.account),
                 resource_cell(row) if row.resource_id is not None else "-",
                 row.status,
                 state,
@@ -387,27 +429,34 @@ def manual_checks(report: Report) -> Table:
             )
         )
     header = (
-        "Rule", "Title", "Cadence", "Resource", "Status", "Attestation", "Checked by", "On",
-        "Evidence", "Holds until", "Message",
+        "Rule", "Title", "Cadence", *column.header, "Resource", "Status", "Attestation",
+        "Checked by", "On", "Evidence", "Holds until", "Message",
     )  # fmt: skip
     return Table(header, rows)
 
 
-def gap_table(rows: list[Row]) -> Table:
+def gap_table(report: Report, rows: list[Row]) -> Table:
+    column = account_column(report)
     out: list[tuple[Cell, ...]] = []
     for row in rows:
         causes = "; ".join(merge_items(row.causes)) or merge_repeats(row.message)
         permissions = ", ".join(dict.fromkeys(row.missing_permissions)) or "-"
-        out.append((Code(row.rule.id), resource_cell(row), owner_cell(row), causes, permissions))
-    return Table(("Rule", "Resource", "Owner", "Causes", "Missing permissions"), out)
+        out.append(
+            (Code(row.rule.id), *column.cells(row.account), resource_cell(row), owner_cell(row),
+             causes, permissions)
+        )  # fmt: skip
+    header = ("Rule", *column.header, "Resource", "Owner", "Causes", "Missing permissions")
+    return Table(header, out)
 
 
-def drift_table(rows: list[Row]) -> Table:
+def drift_table(report: Report, rows: list[Row]) -> Table:
+    column = account_column(report)
     return Table(
-        ("Rule", "Resource", "Live", "Template", "Drift"),
+        ("Rule", *column.header, "Resource", "Live", "Template", "Drift"),
         [
             (
                 Code(row.rule.id),
+                *column.cells(row.account),
                 resource_cell(row),
                 row.status,
                 str((row.drift or {}).get("template_status", "")),
@@ -418,12 +467,14 @@ def drift_table(rows: list[Row]) -> Table:
     )
 
 
-def not_applicable_table(rows: list[Row]) -> Table:
+def not_applicable_table(report: Report, rows: list[Row]) -> Table:
+    column = account_column(report)
     return Table(
-        ("Rule", "Resource", "Why"),
+        ("Rule", *column.header, "Resource", "Why"),
         [
             (
                 Code(row.rule.id),
+                *column.cells(row.account),
                 resource_cell(row) if row.resource_id is not None else "-",
                 row.message,
             )
@@ -432,12 +483,14 @@ def not_applicable_table(rows: list[Row]) -> Table:
     )
 
 
-def passing_table(rows: list[Row]) -> Table:
+def passing_table(report: Report, rows: list[Row]) -> Table:
+    column = account_column(report)
     return Table(
-        ("Rule", "Resource", "Observed", "Expected"),
+        ("Rule", *column.header, "Resource", "Observed", "Expected"),
         [
             (
                 Code(row.rule.id),
+                *column.cells(row.account),
                 resource_cell(row),
                 observed_words(row),
                 expected_words(row.expected),

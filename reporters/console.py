@@ -5,6 +5,9 @@ collection errors grouped by cause and IAM action, one line each with counts ("3
 AccessDenied on dynamodb:DescribeContinuousBackups (us-east-1): 3 tables"): a broken CI role
 must read as one missing permission in the log, not as 66 compliance failures and a pointer
 to line 1,253 of the report.
+
+A run over several accounts also prints one line per account, the most blocking first (at
+most ``MAX_ACCOUNT_LINES``): in a log of 100 accounts, which ones to look at.
 """
 
 from __future__ import annotations
@@ -17,10 +20,18 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from runbook_guard.reporters.accounts import account_summaries, blocking_text, several_accounts
 from runbook_guard.reporters.collection import causes
-from runbook_guard.reporters.model import SEVERITIES, STATUSES, Report, build_report
+from runbook_guard.reporters.model import (
+    ACTION_STATUSES,
+    SEVERITIES,
+    STATUSES,
+    Report,
+    build_report,
+)
 
 MAX_CAUSE_LINES = 20  # the rest are counted; the report's appendix lists every error
+MAX_ACCOUNT_LINES = 10  # the most blocking accounts; the report's table lists every one
 
 STYLE = {
     "fail": "bold red",
@@ -43,7 +54,9 @@ def print_summary(
     ``fail_on`` unset, so the log never shows two gates that could disagree.
     """
     console = console or Console(stderr=True)
-    report = build_report(results, fail_on or "fail")
+    # Without ``fail_on``, the gate the results were evaluated with: the one the command's own
+    # verdict uses, so the per-account blocking counts agree with it.
+    report = build_report(results, fail_on)
     by_pair = Counter((row.status, row.rule.severity) for row in report.rows)
     # Text, not a str: a str title would be parsed as rich markup, and the tool name is input
     title = Text(f"{report.tool_name} {report.tool_version}: {len(report.rows)} results")
@@ -70,6 +83,8 @@ def print_summary(
             console.print(Text(gate + f"{blocked} {noun} at or past the gate", style="bold red"))
         else:
             console.print(Text(gate + "nothing at or past the gate", style="green"))
+    for line in account_lines(report):
+        console.print(Text(line), soft_wrap=True)
     for line in cause_lines(report):  # whole lines: a log reader greps for the IAM action
         console.print(Text(line, style="yellow"), soft_wrap=True)
 
@@ -85,4 +100,26 @@ def cause_lines(report: Report, limit: int = MAX_CAUSE_LINES) -> list[str]:
     lines = [heading, *(f"  {cause.line(with_account)}" for cause in grouped[:limit])]
     if len(grouped) > limit:
         lines.append(f"  and {len(grouped) - limit} more causes: see the report's appendix")
+    return lines
+
+
+def account_lines(report: Report, limit: int = MAX_ACCOUNT_LINES) -> list[str]:
+    """With several accounts: a heading, then one line per account, the most blocking first
+    (``111111111111: 4 blocking; 3 fail, 1 error, 2 warn; score 25%``)."""
+    if not several_accounts(report):
+        return []
+    summaries = account_summaries(report)
+    lines = [f"{len(summaries)} accounts, the most blocking ({blocking_text(report)}) first:"]
+    for summary in summaries[:limit]:
+        found = ", ".join(
+            f"{summary.counts[status]} {status}"
+            for status in ACTION_STATUSES
+            if summary.counts.get(status)
+        )
+        lines.append(
+            f"  {summary.label}: {summary.blocking} blocking; {found or 'no findings'}; "
+            f"score {summary.score.text}"
+        )
+    if len(summaries) > limit:
+        lines.append(f"  and {len(summaries) - limit} more accounts: see the report's table")
     return lines

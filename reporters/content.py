@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from runbook_guard.reporters import appendix, audit
+from runbook_guard.reporters.accounts import account_column
+from runbook_guard.reporters.by_account import accounts_context
 from runbook_guard.reporters.cells import Code
 from runbook_guard.reporters.model import ACTION_STATUSES, STATUSES, Report
 
@@ -15,15 +17,16 @@ def _changes(report: Report, not_selected_ids: frozenset[str]) -> Mapping[str, A
     changes = report.changes
     if changes is None:
         return None
+    column = account_column(report)
     return {
         "changes": changes,
         "comparison": appendix.comparison_table(report, changes),
         "counts": appendix.change_counts(changes, bool(not_selected_ids)),
         "rules": appendix.rule_change_table(changes, not_selected_ids),
         "lists": [
-            ("New findings", appendix.change_table(changes.new)),
-            ("Resolved findings", appendix.change_table(changes.resolved)),
-            ("Status changed", appendix.change_table(changes.changed)),
+            ("New findings", appendix.change_table(changes.new, column)),
+            ("Resolved findings", appendix.change_table(changes.resolved, column)),
+            ("Status changed", appendix.change_table(changes.changed, column)),
         ],
     }
 
@@ -53,23 +56,27 @@ def _context(report: Report) -> Mapping[str, Any]:
         "meaning": [(status, audit.MEANING[status]) for status in STATUSES],
         "findings_count": len(findings),
         "groups": found,
-        "overview": audit.overview_table(found),
+        "overview": audit.overview_table(report, found),
+        "accounts": accounts_context(report, findings),
+        "in_summary": False,
         "owners": owners_table,
         "owner_sections": owner_sections,
-        "owner_rows": audit.OWNER_ROWS,
+        "owner_rows": audit.GROUP_ROWS,
         "watch": audit.watch_table(report, watch),
         "manual": manual,
-        "errors": audit.gap_table(errors),
-        "drift": audit.drift_table([row for row in report.rows if row.drift]),
-        "not_applicable": audit.not_applicable_table(report.with_status("not_applicable")),
-        "passing": audit.passing_table([row for row in report.rows if row.status == "pass"]),
+        "errors": audit.gap_table(report, errors),
+        "drift": audit.drift_table(report, [row for row in report.rows if row.drift]),
+        "not_applicable": audit.not_applicable_table(report, report.with_status("not_applicable")),
+        "passing": audit.passing_table(
+            report, [row for row in report.rows if row.status == "pass"]
+        ),
         "change": _changes(report, not_selected_ids),
         "trend": appendix.trend_table(report),
         "trend_runs": len(report.timeline.trend) if report.timeline else 0,
         "scope": appendix.scope_table(report),
         "parameters": appendix.parameters_table(report),
         "waivers": appendix.waiver_table(report),
-        "waived": appendix.waived_table(report.with_status("waived")),
+        "waived": appendix.waived_table(report, report.with_status("waived")),
         "collection_errors": appendix.collection_error_table(report.merged_errors),
         "raw_error_count": len(report.collection_errors),
         "rules": appendix.rules_table(report),

@@ -16,6 +16,15 @@ test case (they are not checks: the checks they made undecidable are the ``<erro
 and one line per merged error in its ``<system-err>``, with how many times and for which
 resources; a ``count`` property says how many calls failed.
 
+Results of several accounts: suites stay one per rule, so a CI tab of 100 accounts shows the
+rules (tens of suites), not 100 x rules; each test case's name starts with its account
+(``111111111111: arn:...``), so a tab sorted or filtered by name reads account by account
+and two accounts' resources of one name are two tests; the failure text has an ``account:``
+line and each suite an ``accounts`` property. ``junit-10.xsd`` has no properties on a test
+case, and nested suites (per account, then per rule) are not shown alike by CI readers, so
+the account goes where every reader shows it: the name. The ``classname`` stays
+the rule id. A single-account run is written exactly as before.
+
 A result located on a template line (the template gate) gets the testcase attributes ``file``
 and ``line`` that GitLab, Jenkins' xunit and the GitHub JUnit annotators read (pytest's xunit1
 family writes them). ``junit-10.xsd`` does not declare them: that is the one deviation from
@@ -26,22 +35,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from itertools import groupby
+from operator import attrgetter
 
+from runbook_guard.engine.per_account import ACCOUNT_TYPE
+from runbook_guard.reporters.accounts import several_accounts
 from runbook_guard.reporters.appendix import resources_text
 from runbook_guard.reporters.collection import MergedError
 from runbook_guard.reporters.escape import xml_attr, xml_text
-from runbook_guard.reporters.model import Report, Row, format_value, merge_repeats
+from runbook_guard.reporters.model import RULE_LEVEL, Report, Row, format_value, merge_repeats
 
 SKIPPED = frozenset({"manual", "waived", "not_applicable"})
 
 
-def _detail(row: Row) -> str:
+def _detail(row: Row, several: bool) -> str:
     """The failure text: what was seen, what was expected, what to do and why."""
     lines = [
         f"status: {row.status}"
         + (f" (would be {row.original_status})" if row.original_status else ""),
         f"message: {row.message}",
         f"resource: {row.label}",
+        *((f"account: {row.account or '(none: judged over every account)'}",) if several else ()),
         f"observed: {row.observed_text}",
         f"expected: {row.expected}",
     ]
@@ -82,15 +95,26 @@ def _skip_reason(row: Row) -> str:
 
 
 Failing = Callable[[Row], bool]
+_account = attrgetter("account")
 
 
-def _testcase(row: Row, failing: Failing) -> Iterator[str]:
-    name, classname = xml_attr(row.label), xml_attr(row.rule.id)
+def case_name(row: Row, several: bool) -> str:
+    """The resource id (the ARN), or ``(rule-level)``; with several accounts, after its account
+    (an account-level result is the account's ``(rule-level)`` case)."""
+    if not several or not row.account:
+        return row.label
+    if row.resource_type == ACCOUNT_TYPE and row.resource_id == row.account:
+        return f"{row.account}: {RULE_LEVEL}"
+    return f"{row.account}: {row.label}"
+
+
+def _testcase(row: Row, failing: Failing, several: bool) -> Iterator[str]:
+    name, classname = xml_attr(case_name(row, several)), xml_attr(row.rule.id)
     where = (
         f' file="{xml_attr(row.location.file)}" line="{row.location.line}"' if row.location else ""
     )
     yield f'    <testcase classname="{classname}" name="{name}"{where} time="0">\n'
-    detail = xml_text(_detail(row))
+    detail = xml_text(_detail(row, several))
     if row.status == "error":
         message = xml_attr(f"could not be checked: {row.message}")
         yield f'      <error type="error" message="{message}">{detail}</error>\n'
@@ -104,8 +128,10 @@ def _testcase(row: Row, failing: Failing) -> Iterator[str]:
     yield "    </testcase>\n"
 
 
-def _suite(rows: list[Row], failing: Failing, selection: str) -> Iterator[str]:
+def _suite(rows: list[Row], failing: Failing, selection: str, several: bool) -> Iterator[str]:
     rule = rows[0].rule
+    if several:  # account by account, as the test names read (stable: by id within one)
+        rows = sorted(rows, key=_account)
     failures = sum(1 for row in rows if row.status != "error" and failing(row))
     errors = sum(1 for row in rows if row.status == "error")
     skipped = sum(1 for row in rows if row.status in SKIPPED)
@@ -123,11 +149,16 @@ def _suite(rows: list[Row], failing: Failing, selection: str) -> Iterator[str]:
         ("runbook_section", rule.section),
         ("source", f"{rule.path}:{rule.line}"),
         *((("selection", selection),) if selection else ()),
+        *(
+            (("accounts", str(len({row.account for row in rows if row.account}))),)
+            if several
+            else ()
+        ),
     ):
         yield f'      <property name="{key}" value="{xml_attr(value)}"/>\n'
     yield "    </properties>\n"
     for row in rows:
-        yield from _testcase(row, failing)
+        yield from _testcase(row, failing, several)
     yield "  </testsuite>\n"
 
 
@@ -184,8 +215,9 @@ def render_junit(report: Report) -> str:
         f' failures="{failures}" errors="{errors}" time="0">\n',
     ]
     # A run of part of the pack says so on every suite, where CI test tabs show properties.
+    several = several_accounts(report)
     for group in _suites(report):
-        parts.extend(_suite(group, failing, report.selection_text))
+        parts.extend(_suite(group, failing, report.selection_text, several))
     parts.extend(_collection_suite(report))
     parts.append("</testsuites>\n")
     return "".join(parts)

@@ -96,7 +96,8 @@ def render_markdown_summary(report: Report, limit: int = SUMMARY_ROWS) -> str:
     of the full report, then at most ``limit`` findings and collection gaps."""
     values = dict(context(report))
     findings = report.with_status(*ACTION_STATUSES)
-    values["summary_findings"] = summary_table(findings[:limit])
+    values["summary_findings"] = summary_table(report, findings[:limit])
+    values["in_summary"] = True
     values["more"] = max(0, len(findings) - limit)
     values["errors_shown"], values["errors_more"] = _first(values["errors"], limit)
     values["gaps_shown"], values["gaps_more"] = _first(values["collection_errors"], limit)

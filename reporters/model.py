@@ -335,9 +335,18 @@ class Row:
         return _SEVERITY_RANK[self.rule.severity]
 
     @property
-    def action_key(self) -> tuple[int, int, str, str]:
-        """Worst status first, then worst severity, then the stable order."""
-        return (_STATUS_RANK[self.status], self.severity_rank, self.rule.id, self.resource_id or "")
+    def action_key(self) -> tuple[int, int, str, str, str]:
+        """Worst status first, then worst severity, then the stable order: by rule, then by
+        account (a rule's findings in many accounts read account by account), then by id."""
+        status = _STATUS_RANK[self.status]
+        return (status, self.severity_rank, self.rule.id, self.account, self.resource_id or "")
+
+    @property
+    def top_key(self) -> tuple[int, int, str, str, str]:
+        """Worst severity first, then worst status: what a reader fixes first (the top
+        findings, and each account's worst finding); then as ``action_key``."""
+        status = _STATUS_RANK[self.status]
+        return (self.severity_rank, status, self.rule.id, self.account, self.resource_id or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -479,7 +488,7 @@ class Score:
         return ", ".join(f"{n} {status} ({UNSCORED[status]})" for status, n in self.unscored)
 
 
-def _action_key(row: Row) -> tuple[int, int, str, str]:
+def _action_key(row: Row) -> tuple[int, int, str, str, str]:
     return row.action_key
 
 
@@ -514,9 +523,12 @@ def fields_key(*fields: str) -> Callable[[Mapping[str, Any]], tuple[str, ...]]:
 
 
 def result_key(raw: Mapping[str, Any]) -> tuple[str, ...]:
-    """(rule, resource id): the order every format lists results in."""
+    """(rule, resource id, account): the order every format lists results in. A resource id
+    is unique only within its account (a missing queue is named by the name it lacks)."""
     resource = raw["resource"]
-    return (raw["rule"], resource["id"] if resource else "")
+    if resource is None:
+        return (raw["rule"], "", "")
+    return (raw["rule"], resource["id"], resource["account"])
 
 
 def _today(evaluated_at: str) -> date | None:

@@ -411,3 +411,59 @@ def owned_document() -> dict[str, Any]:
         if res["rule"] in OWNERS:
             res["owner"] = OWNERS[res["rule"]]
     return doc
+
+
+# Several accounts --------------------------------------------------------------------------
+
+ACCOUNTS = ("111111111111", "222222222222", "333333333333")
+
+
+def in_account(res: Mapping[str, Any], account: str) -> dict[str, Any]:
+    """A result copied into ``account``: its resource's account and ARN, or, for a rule-level
+    result, the account itself as its resource (``aws.account``, as the engine judges rules
+    per account)."""
+    out = copy.deepcopy(dict(res))
+    resource = out["resource"]
+    if resource is None:
+        out["resource"] = {"type": "aws.account", "id": account, "name": account, "region": "",
+                           "account": account}  # fmt: skip
+    else:
+        resource["account"] = account
+        resource["id"] = resource["id"].replace(ACCOUNT, account)
+    return out
+
+
+def accounts_document() -> dict[str, Any]:
+    """Three accounts: the first holds every result of the base document (4 blocking), the
+    second its passes and one failing DLQ (1 blocking), the third its passes only; each has
+    its own manual rule-level result. The collection errors are the first account's."""
+    first, second, third = ACCOUNTS
+    base = base_results()
+    passing = [res for res in base if res["status"] == "pass"]
+    manual = next(res for res in base if res["status"] == "manual")
+    dlq = next(
+        res for res in base if res["resource"] and res["resource"]["name"].endswith("dev-dlq")
+    )
+    results = [in_account(res, first) for res in base]
+    results += [
+        in_account(res, account) for res in [*passing, manual] for account in (second, third)
+    ]
+    results.append(in_account(dlq, second))
+    doc = document(results)
+    doc["scope"]["accounts"] = list(ACCOUNTS)
+    for error in doc["collection_errors"]:
+        if error.get("account"):
+            error["account"] = first
+    return doc
+
+
+def spread_over_accounts(doc: dict[str, Any], count: int) -> dict[str, Any]:
+    """``doc`` with its results dealt round-robin over ``count`` accounts (benchmarks)."""
+    accounts = [f"{100_000_000_000 + index:012d}" for index in range(count)]
+    for index, res in enumerate(doc["results"]):
+        if res["resource"] is not None:
+            account = accounts[index % count]
+            res["resource"]["account"] = account
+            res["resource"]["id"] = res["resource"]["id"].replace(ACCOUNT, account)
+    doc["scope"]["accounts"] = accounts
+    return doc

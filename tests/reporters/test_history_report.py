@@ -15,7 +15,7 @@ from runbook_guard.engine.history import Run
 from runbook_guard.reporters import render
 
 from .checks import html_parse, html_tables, sarif_schema_errors, table_problems, tables
-from .factory import RULES, base_results, document, queue, result
+from .factory import ACCOUNT, RULES, base_results, document, queue, result
 
 WEEK_1, WEEK_2 = "2026-11-13T10:00:00+00:00", "2026-11-20T10:00:00+00:00"
 OTHER_ACCOUNT = "210987654321"
@@ -105,29 +105,40 @@ def test_three_runs_show_trend_ages_and_what_changed() -> None:
 
 
 def _ages(markdown: str) -> list[tuple[str, str]]:
-    top = next(t for t in tables(markdown) if t[0][0] == "#")
-    column = top[0].index("Open since")
-    rows = [(row[4], row[column]) for row in top[1:]]
-    owners = [t for t in tables(markdown) if t[0][:2] == ["Status", "Severity"]]
-    rows += [(row[3], row[-1]) for t in owners for row in t[1:]]
-    return rows
+    """(resource, open since) from the top findings and the findings by owner and account
+    (looked up by column name: the run spans two accounts, so tables have an account column)."""
+    listed = [t for t in tables(markdown) if t[0][0] == "#" or t[0][:2] == ["Status", "Severity"]]
+    assert listed
+    return [
+        (row[table[0].index("Resource")], row[table[0].index("Open since")])
+        for table in listed
+        for row in table[1:]
+    ]
 
 
 def test_new_resolved_and_persisting_by_name_not_by_arn() -> None:
     markdown = render(current(), "markdown", history=history())
-    change_tables = [t for t in tables(markdown) if t[0][2:3] == ["Before \u2192 now"]]
+    change_tables = [
+        [dict(zip(t[0], row, strict=True)) for row in t[1:]]
+        for t in tables(markdown)
+        if "Before \u2192 now" in t[0]
+    ]
     new, resolved, changed = change_tables
-    assert {(row[1], row[2]) for row in new[1:]} == {
+
+    def moves(rows: list[dict[str, str]]) -> list[tuple[str, str]]:
+        return [(row["Resource"], row["Before \u2192 now"]) for row in rows]
+
+    assert set(moves(new)) == {
         ("agenticai-dev-dlq", "no result \u2192 fail"),
         ("agenticai-ops-queue", "no result \u2192 fail"),  # the other account's: new
     }
-    other = next(row for row in new[1:] if row[1] == "agenticai-ops-queue")
-    assert OTHER_ACCOUNT in other[4]
-    assert [(row[1], row[2]) for row in resolved[1:]] == [
-        ("agenticai-old-queue", "fail \u2192 no result")
-    ]
-    assert LOG_GROUP not in {row[1] for table in change_tables for row in table[1:]}
-    assert [(row[1], row[2]) for row in changed[1:]] == [("agenticai-qa-queue", "fail \u2192 warn")]
+    other = next(row for row in new if row["Resource"] == "agenticai-ops-queue")
+    assert OTHER_ACCOUNT in other["Resource id"]
+    assert other["Account"] == OTHER_ACCOUNT  # two accounts: every change names its account
+    assert moves(resolved) == [("agenticai-old-queue", "fail \u2192 no result")]
+    assert resolved[0]["Account"] == ACCOUNT
+    assert LOG_GROUP not in {row["Resource"] for rows in change_tables for row in rows}
+    assert moves(changed) == [("agenticai-qa-queue", "fail \u2192 warn")]
 
 
 def test_sarif_fingerprints_follow_the_same_key() -> None:
