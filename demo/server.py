@@ -11,6 +11,7 @@ import threading
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Protocol
 
 #: What a client needs besides the endpoint; moto accepts any credentials.
 DUMMY_ENV = {
@@ -68,6 +69,23 @@ def _layered_server() -> Iterator[str]:
 
     app = StandIns(DomainDispatcherApplication(create_backend_app), MissingOperations())
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
+    with serving(server) as endpoint:
+        yield endpoint
+
+
+class LocalServer(Protocol):
+    """What ``serving`` needs of a socketserver-style server bound to 127.0.0.1."""
+
+    server_port: int
+
+    def serve_forever(self) -> None: ...
+    def shutdown(self) -> None: ...
+    def server_close(self) -> None: ...
+
+
+@contextmanager
+def serving(server: LocalServer) -> Iterator[str]:
+    """Serve on a daemon thread and yield the endpoint; stop, join and close on leaving."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

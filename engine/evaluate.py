@@ -233,14 +233,8 @@ class Evaluator:
             # Every account collected, and every account that could not be read (its listings
             # are recorded incomplete): a named resource of that account is undecided, not
             # silently left out.
-            unread = {
-                str(entry["account"])
-                for entry in self.snapshot.coverage
-                if not entry["complete"]
-                and entry["type"] == rule.resource_type
-                and entry["account"]
-            }
             known = set(self.snapshot.metadata.get("accounts") or [])
+            unread = self.snapshot.accounts_with_gaps(rule.resource_type)
             accounts = sorted(known | unread) or [""]
             for name, bindings in rule.names:
                 found = self.snapshot.named(rule.resource_type, name)

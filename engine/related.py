@@ -113,7 +113,7 @@ class RelatedFinder:
         self,
         by_type: Mapping[str, list[Mapping[str, Any]]],
         collected: set[str],
-        incomplete: Callable[[str], list[str]],
+        incomplete: Callable[[str, str | None], list[str]],
         outside_listing: Callable[[str, str, str], str | None],
         blocked_of: Callable[[Mapping[str, Any]], BlockedLookup],
         context_of: Callable[[Mapping[str, Any]], EvalContext],
@@ -128,6 +128,8 @@ class RelatedFinder:
         self.context_of = context_of
         self._where_verdicts: dict[tuple[int, int], tuple[Any, list[str]]] = {}
         self._back: dict[tuple[str, str], tuple[dict[str, list[Mapping[str, Any]]], list[Any]]] = {}
+        self._by_account: dict[str, dict[str, list[Mapping[str, Any]]]] = {}
+        self._pools: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
 
     def resolve(
         self,
@@ -141,7 +143,8 @@ class RelatedFinder:
             if spec.type not in self.collected:
                 resolution.causes.append(f"related {alias}: {spec.type} was not collected")
                 continue
-            gaps = self.incomplete(spec.type)
+            # Targets are in the resource's own account: only that account's gaps hide one.
+            gaps = self.incomplete(spec.type, str(resource["account"]) or None)
             targets, unresolved = self._candidates(spec, resource, ctx, name_of, resolution)
             if targets is None:
                 continue
@@ -217,7 +220,7 @@ class RelatedFinder:
         name_of: Callable[[RelatedSpec], str],
         resolution: Resolution,
     ) -> tuple[list[Mapping[str, Any]] | None, list[str]]:
-        pool = [t for t in self.by_type.get(spec.type, []) if in_scope(t, resource)]
+        pool = self._pool(spec.type, resource)
         if spec.name is not None:
             wanted = name_of(spec)
             return [t for t in pool if t["name"] == wanted], []
@@ -251,6 +254,23 @@ class RelatedFinder:
             return hits, []
         return pool, []
 
+    def _pool(self, type_name: str, resource: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        """The resources of a type in the resource's scope, grouped once per type by account
+        and kept per (type, account, region): filtering every resource of the type for every
+        selected resource is quadratic in an organisation's size (1,000 accounts: 380 M
+        scope checks, most of a merge's time)."""
+        key = (type_name, str(resource["account"]), str(resource["region"]))
+        pool = self._pools.get(key)
+        if pool is None:
+            accounts = self._by_account.get(type_name)
+            if accounts is None:
+                accounts = self._by_account[type_name] = defaultdict(list)
+                for target in self.by_type.get(type_name, []):
+                    accounts[str(target["account"])].append(target)
+            same_account = accounts.get(key[1], [])
+            pool = self._pools[key] = [t for t in same_account if in_scope(t, resource)]
+        return pool
+
     def _back_index(
         self, spec: RelatedSpec, resource: Mapping[str, Any]
     ) -> tuple[dict[str, list[Mapping[str, Any]]], list[str]]:
@@ -264,9 +284,7 @@ class RelatedFinder:
         index: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
         undecided: list[str] = []
         open_keys = top_level_keys(spec.back.path)
-        for target in self.by_type.get(spec.type, []):
-            if not in_scope(target, resource):
-                continue
+        for target in self._pool(spec.type, resource):
             unknown = target.get("unknown")
             if unknown and (hidden := sorted(open_keys & unknown.keys())):
                 # A template value left open (a consumer's queue by ImportValue) could name

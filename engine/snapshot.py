@@ -46,7 +46,8 @@ def describe_error(error: Mapping[str, Any]) -> str:
     return text
 
 
-def _sort_key(resource: Mapping[str, Any]) -> tuple[str, str, str, str]:
+def resource_order(resource: Mapping[str, Any]) -> tuple[str, str, str, str]:
+    """The snapshot's order of resources: (type, account, region, id)."""
     return (resource["type"], resource["account"], resource["region"], resource["id"])
 
 
@@ -67,7 +68,7 @@ def _error_key(error: Mapping[str, Any]) -> tuple[str, ...]:
 
 def _refuse_duplicates(resources: list[Mapping[str, Any]]) -> None:
     """Two resources with one identity would make results depend on which came first."""
-    keys = [_sort_key(resource) for resource in resources]
+    keys = [resource_order(resource) for resource in resources]
     if len(set(keys)) == len(keys):
         return
     for before, after in itertools.pairwise(keys):
@@ -82,7 +83,7 @@ class Snapshot:
     def __init__(self, document: Mapping[str, Any]) -> None:
         self.document = document
         self.metadata: Mapping[str, Any] = document["metadata"]
-        self.resources = sorted(document["resources"], key=_sort_key)
+        self.resources = sorted(document["resources"], key=resource_order)
         _refuse_duplicates(self.resources)
         self.errors = sorted(document["errors"], key=_error_key)
         self.coverage = sorted(
@@ -119,11 +120,14 @@ class Snapshot:
         #: The same causes per (type, account): one account's gap must not make another
         #: account's missing resource undecidable.
         self._incomplete_in: dict[tuple[str, str], list[str]] = defaultdict(list)
+        self._gap_accounts: dict[str, set[str]] = defaultdict(set)
         for entry in self.coverage:
             if not entry["complete"]:
                 cause = self._listing_cause(entry)
                 self._incomplete[entry["type"]].append(cause)
                 self._incomplete_in[(entry["type"], entry["account"])].append(cause)
+                if entry["account"]:
+                    self._gap_accounts[entry["type"]].add(entry["account"])
         for resource_type, missing in self._uncovered().items():
             where = ", ".join(f"{account}/{region}" for account, region in missing)
             self._incomplete[resource_type].append(
@@ -248,6 +252,10 @@ class Snapshot:
         if self.collected_keys is None or resource_type not in self.collected_keys:
             return []
         return sorted(k for k in keys if k != "*" and k not in self.collected_keys[resource_type])
+
+    def accounts_with_gaps(self, resource_type: str) -> set[str]:
+        """Accounts whose listing of this type is incomplete (an unreadable one included)."""
+        return self._gap_accounts.get(resource_type, set())
 
     def incomplete(self, resource_type: str, account: str | None = None) -> list[str]:
         """Why resources of this type may be missing from the snapshot (empty if none); with

@@ -7,6 +7,7 @@ null (1, 3) and full (1, 7) devices: never the real ``/dev/null``. Making them n
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
@@ -112,9 +113,11 @@ def fifo(tmp_path: Path) -> Iterator[tuple[Path, list[bytes]]]:
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     yield path, received
-    if reader.is_alive():  # the writer never opened it: release the reader
-        with open(path, "wb"):
-            pass
+    if reader.is_alive():  # the writer may never have opened it: release the reader
+        # Non-blocking: the reader may finish between is_alive() and here, and a blocking
+        # open for writing would then wait forever for a reader that is gone (ENXIO instead).
+        with contextlib.suppress(OSError):
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
     reader.join(timeout=5)
 
 

@@ -9,48 +9,10 @@ from typing import Any
 from runbook_guard.engine.results import build_results
 from runbook_guard.engine.snapshot import Snapshot
 from runbook_guard.reporters.loading import load_results
-from tests.engine.builders import NOW, compile_text, resource, snapshot_doc
+from tests.engine.builders import NOW, compile_text
+from tests.org.per_account_support import POLICY, per_account_document, queue
 
 A, B = "111111111111", "222222222222"
-QUEUE = "aws.sqs.queue"
-POLICY = """
-parameters:
-  prefix: {default: agenticai}
-rules:
-  - id: t.work-queue
-    title: the stack's work queue exists
-    severity: high
-    resource: aws.sqs.queue
-    select: {names: ["${prefix}-work"]}
-    expect: {path: QueueUrl, exists: true}
-  - id: t.no-stray-queue
-    title: no queue named stray
-    severity: low
-    resource: aws.sqs.queue
-    select: {name_matches: "^stray"}
-    expect: {path: QueueUrl, exists: false}
-    when_none: pass
-"""
-
-
-def queue(account: str, name: str) -> dict[str, Any]:
-    made = resource(QUEUE, name, {"QueueUrl": f"https://sqs/{account}/{name}"})
-    made["account"] = account
-    made["id"] = f"arn:aws:sqs:us-east-1:{account}:{name}"
-    return made
-
-
-def document(prefixes: dict[str, str], queues: list[dict[str, Any]]) -> dict[str, Any]:
-    doc = snapshot_doc(
-        queues,
-        coverage=[{"type": QUEUE, "account": a, "region": "us-east-1", "complete": True}
-                  for a in prefixes],
-    )  # fmt: skip
-    doc["metadata"].update(accounts=sorted(prefixes), regions=["us-east-1"])
-    doc["metadata"]["per_account"] = {
-        a: {"regions": ["us-east-1"], "parameters": {"prefix": p}} for a, p in prefixes.items()
-    }
-    return doc
 
 
 def evaluated(tmp_path: Path, doc: dict[str, Any]) -> dict[str, Any]:
@@ -60,7 +22,9 @@ def evaluated(tmp_path: Path, doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_each_account_is_judged_by_its_own_prefix_never_by_anothers(tmp_path: Path) -> None:
-    doc = document({A: "team-a", B: "team-b"}, [queue(A, "team-a-work"), queue(B, "team-a-work")])
+    doc = per_account_document(
+        {A: "team-a", B: "team-b"}, [queue(A, "team-a-work"), queue(B, "team-a-work")]
+    )
     by = {
         (r["rule"], r["resource"]["account"], r["resource"]["name"]): r["status"]
         for r in evaluated(tmp_path, doc)["results"]
@@ -72,7 +36,9 @@ def test_each_account_is_judged_by_its_own_prefix_never_by_anothers(tmp_path: Pa
 
 
 def test_per_account_rule_level_results_name_their_account_and_load_back(tmp_path: Path) -> None:
-    doc = document({A: "team-a", B: "team-b"}, [queue(A, "team-a-work"), queue(B, "team-b-work")])
+    doc = per_account_document(
+        {A: "team-a", B: "team-b"}, [queue(A, "team-a-work"), queue(B, "team-b-work")]
+    )
     results = evaluated(tmp_path, doc)
     level = [r for r in results["results"] if r["rule"] == "t.no-stray-queue"]
     assert sorted(r["resource"]["id"] for r in level) == [A, B]

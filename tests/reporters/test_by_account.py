@@ -23,7 +23,8 @@ from runbook_guard.engine.results import build_results
 from runbook_guard.engine.snapshot import Snapshot
 from runbook_guard.reporters import ALL_FORMATS, print_summary, render, validate_results
 from runbook_guard.reporters.model import Score
-from tests.engine.builders import NOW, compile_text, resource, snapshot_doc
+from tests.engine.builders import NOW, compile_text
+from tests.org.per_account_support import POLICY, per_account_document, queue
 
 from .checks import (
     html_headings,
@@ -356,47 +357,13 @@ def test_csv_has_every_results_account() -> None:
     )
 
 
-POLICY = """
-parameters:
-  prefix: {default: agenticai}
-rules:
-  - id: t.work-queue
-    title: the stack's work queue exists
-    severity: high
-    resource: aws.sqs.queue
-    select: {names: ["${prefix}-work"]}
-    expect: {path: QueueUrl, exists: true}
-  - id: t.no-stray-queue
-    title: no queue named stray
-    severity: low
-    resource: aws.sqs.queue
-    select: {name_matches: "^stray"}
-    expect: {path: QueueUrl, exists: false}
-    when_none: pass
-"""
-
-
-def _queue(account: str, name: str) -> dict[str, Any]:
-    made = resource("aws.sqs.queue", name, {"QueueUrl": f"https://sqs/{account}/{name}"})
-    made.update(account=account, id=f"arn:aws:sqs:us-east-1:{account}:{name}")
-    return made
-
-
 def test_results_the_engine_judged_per_account_read_back_per_account(tmp_path: Path) -> None:
     """Three accounts with prefixes of their own, through ``build_results``: A has its queue,
     B lacks its own, C has its own and a stray one."""
     prefixes = {A: "team-a", B: "team-b", C: "team-c"}
-    queues = [_queue(A, "team-a-work"), _queue(B, "team-a-work"), _queue(C, "team-c-work"),
-              _queue(C, "stray-1")]  # fmt: skip
-    snapshot = snapshot_doc(
-        queues,
-        coverage=[{"type": "aws.sqs.queue", "account": a, "region": "us-east-1", "complete": True}
-                  for a in prefixes],
-    )  # fmt: skip
-    snapshot["metadata"].update(accounts=sorted(prefixes), regions=["us-east-1"])
-    snapshot["metadata"]["per_account"] = {
-        a: {"regions": ["us-east-1"], "parameters": {"prefix": p}} for a, p in prefixes.items()
-    }
+    queues = [queue(A, "team-a-work"), queue(B, "team-a-work"), queue(C, "team-c-work"),
+              queue(C, "stray-1")]  # fmt: skip
+    snapshot = per_account_document(prefixes, queues)
     policy_set, rules = compile_text(tmp_path, POLICY)
     results = build_results(policy_set, rules, Snapshot(snapshot), {"prefix": "agenticai"}, NOW)
     markdown = render(results, "markdown")
