@@ -43,6 +43,7 @@ from runbook_guard.cli.org import (
 from runbook_guard.cli.pipeline import collection_plan, collection_scope, prepare
 from runbook_guard.collectors import collect
 from runbook_guard.collectors.pool import DEFAULT_MAX_CONCURRENCY
+from runbook_guard.collectors.spill import spilling
 from runbook_guard.engine.errors import InputError
 from runbook_guard.engine.fileio import write_json_atomic
 
@@ -123,7 +124,8 @@ def collect_command(
         write_json_atomic(output, snapshot)
         return snapshot
 
-    snapshot = guarded(run)
+    with spilling():  # the snapshot is only written out: resources may wait on disk
+        snapshot = guarded(run)
     if not quiet:
         resources = counted(len(snapshot["resources"]), "resource")
         errors = counted(len(snapshot["errors"]), "collection error")

@@ -11,17 +11,18 @@ an enrichment task that crashes is recorded against the metric or log keys it wo
 filled (``metrics.<key>`` per type, ``logs.<key>`` per log group), so only the rules reading
 those keys become ``error``. The snapshot does not depend on which task ended first: resources
 and errors are sorted, and each task writes only its own resources' keys.
+
+Accounts given as units (an organisation's, an accounts file's, a shard's) are collected a
+window at a time, each released when done (``windows``); within ``spill.spilling()`` resources
+past a bound wait on disk in sorted runs (``spill``), so memory does not grow with accounts.
 """
 
 from __future__ import annotations
 
 import json
-import sys
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
 from typing import Any
@@ -32,6 +33,7 @@ from runbook_guard.collectors.calls import GLOBAL_REGION, Call, jsonable
 from runbook_guard.collectors.context import Account, Context, Scope
 from runbook_guard.collectors.journal import Attribution, Journal, Problem
 from runbook_guard.collectors.preflight import require_a_readable_account
+from runbook_guard.collectors.progress import progress
 from runbook_guard.collectors.registry import (
     COLLECTORS,
     Collector,
@@ -39,46 +41,45 @@ from runbook_guard.collectors.registry import (
     collectors_for,
     load_all,
 )
+from runbook_guard.collectors.spill import Kept
+from runbook_guard.collectors.windows import each_account
 from runbook_guard.engine.plan import CollectionPlan, LogQuery, MetricQuery
 
 Task = Callable[[], list[dict[str, Any]]]
 
 
 def collect(plan: CollectionPlan, scope: Scope) -> dict[str, Any]:
-    """Collect what ``plan`` asks for in ``scope``; a snapshot valid against its schema."""
+    """Collect what ``plan`` asks for in ``scope``; a snapshot valid against its schema.
+
+    Its ``resources`` are a list, or, within ``spilling()`` past ``SPILL_AFTER`` resources, a
+    ``Spilled`` iterable that ``engine.fileio.write_json_atomic`` writes item by item.
+    """
     load_all()
     started = datetime.now(timezone.utc)
     now = scope.moment()
     journal = Journal()
     context = Context(scope, journal)
-    accounts = context.accounts()
-    known = [a for a in accounts if a.id is not None]
-    require_a_readable_account(len(known), journal.errors, len(accounts))
-    for failed in (a for a in accounts if a.id is None):
-        for resource_type in plan.types:
-            journal.listed(resource_type, failed.fallback_id, GLOBAL_REGION, False)
-    units = _listing_units(plan, context, known, now)
-    enrich = partial(_enrichment_units, plan, context, known, now=now)
-    with (
-        _progress(scope, journal) as advance,
-        # Every listing starts at once (each mostly waits on its calls, which the limits bound).
-        ThreadPoolExecutor(max(scope.max_workers, len(units))) as pool,
-        ThreadPoolExecutor(scope.max_concurrency) as calls,
-    ):
-        context.executor = calls  # per-resource calls of every listing share this pool
-        try:
-            resources = _run_all(pool, units, enrich, advance)
-        finally:
-            context.executor = None
-    resources.sort(key=lambda r: (r["type"], r["account"], r["region"], r["id"]))
+    opened: list[Account] | None = None
+    if not scope.accounts or scope.role_arns:  # one context; identity first, as always
+        opened = context.accounts()
+        known = [a for a in opened if a.id is not None]
+        require_a_readable_account(len(known), journal.errors, len(opened))
+    kept = Kept.in_spill_folder()
+    with progress(scope, journal) as advance, ThreadPoolExecutor(scope.max_concurrency) as calls:
+        part = partial(_collect_part, plan, now=now, calls=calls, advance=advance, kept=kept)
+        parts = each_account(context, part) if opened is None else [part(context, opened)]
+    accounts = [a for p in parts for a in p.accounts]
+    require_a_readable_account(len(accounts), journal.errors, sum(p.opened for p in parts))
+    regions = list(dict.fromkeys(r for p in parts for r in p.regions)) or context.regions
+    per_account = {k: v for p in parts for k, v in p.metadata.get("per_account", {}).items()}
     return {
         "schema_version": 2,
         "metadata": {
             "tool_version": __version__,
             "started_at": started.isoformat(),
             "finished_at": datetime.now(timezone.utc).isoformat(),
-            "accounts": sorted({str(a.id) for a in known}),
-            "regions": list(context.regions),
+            "accounts": sorted(set(accounts)),
+            "regions": regions,
             "parameters": jsonable(plan.parameters),
             "resource_types": sorted(plan.types),
             "api_calls": journal.api_calls,
@@ -94,12 +95,52 @@ def collect(plan: CollectionPlan, scope: Scope) -> dict[str, Any]:
                 else {}
             ),
             "max_concurrency": scope.max_concurrency,
-            **context.metadata(),
+            **({"per_account": dict(sorted(per_account.items()))} if scope.accounts else {}),
         },
-        "resources": resources,
+        "resources": kept.resources(),
         "errors": sorted(journal.errors, key=_error_key),
         "coverage": _coverage(journal),
     }
+
+
+@dataclass
+class _Part:
+    """What one context collected, once its sessions are gone: the ids of its readable
+    accounts, how many it opened, where it collected and its per-account record."""
+
+    accounts: list[str]
+    opened: int
+    regions: list[str]
+    metadata: dict[str, Any]
+
+
+def _collect_part(
+    plan: CollectionPlan,
+    context: Context,
+    opened: list[Account] | None = None,
+    *,
+    now: datetime,
+    calls: ThreadPoolExecutor,
+    advance: Callable[[str, int], None],
+    kept: Kept,
+) -> _Part:
+    """Open the context's accounts (unless ``opened``), list and enrich what they hold."""
+    accounts = context.accounts() if opened is None else opened
+    known = [a for a in accounts if a.id is not None]
+    for failed in (a for a in accounts if a.id is None):
+        for resource_type in plan.types:
+            context.journal.listed(resource_type, failed.fallback_id, GLOBAL_REGION, False)
+    units = _listing_units(plan, context, known, now)
+    enrich = partial(_enrichment_units, plan, context, known, now=now)
+    # Every listing starts at once (each mostly waits on its calls, which the limits bound).
+    with ThreadPoolExecutor(max(context.scope.max_workers, len(units))) as pool:
+        context.executor = calls  # per-resource calls of every listing share this pool
+        try:
+            kept.add(_run_all(pool, units, enrich, advance))
+        finally:
+            context.executor = None
+    regions = list(dict.fromkeys(r for a in known for r in context.regions_for(a, False)))
+    return _Part([str(a.id) for a in known], len(accounts), regions, context.metadata())
 
 
 def _coverage(journal: Journal) -> list[dict[str, Any]]:
@@ -227,16 +268,22 @@ def _enrichment_units(
         request = plan.types.get(resource["type"])
         if request is None:
             continue
+        account = by_account[resource["account"]]
+        chosen = partial(_chosen, context, account, resource, now)
         for query, selects in request.metrics:
-            if selects(resource):
+            if chosen(selects, metrics.API, "GetMetricData", f"metrics.{query.key}"):
                 region = metric_region(resource, context.global_region)
                 if region is None:
-                    _unplaced(context, by_account[resource["account"]], resource, query, now)
+                    _unplaced(context, account, resource, query, now)
                     continue
                 key = (resource["account"], region, query.window_seconds)
                 wanted.setdefault(key, []).append((resource, query))
         for log_query, selects in request.log_queries:
-            if selects(resource):
+            insightful = insights.query_string(log_query.pattern) is not None
+            api, operation = (
+                (insights.API, "StartQuery") if insightful else (logs.EVENTS_API, "FilterLogEvents")
+            )
+            if chosen(selects, api, operation, f"logs.{log_query.key}"):
                 where = (resource["account"], resource["region"], log_query)
                 counts.setdefault(where, []).append(resource)
     units: list[tuple[str, Task]] = []
@@ -293,6 +340,31 @@ def metric_region(resource: dict[str, Any], global_region: str) -> str | None:
         return global_region
     found = (resource.get("data") or {}).get(collector.region_key)
     return str(found) if found else None
+
+
+def _chosen(
+    context: Context,
+    account: Account,
+    resource: dict[str, Any],
+    now: datetime,
+    selects: Callable[[dict[str, Any]], bool],
+    api: OperationSet,
+    operation: str,
+    key: str,
+) -> bool:
+    """Whether a rule's selection takes ``resource`` for an extra it reads (``key``).
+
+    A selection that cannot be decided (a name pattern stopped at its time limit) is an error
+    on that key of that resource: its rules are ``error``, the collection goes on, and the
+    extra is neither skipped silently nor fetched for a resource no rule may have selected.
+    """
+    try:
+        return bool(selects(resource))
+    except Exception as exc:
+        call = _call(context, account, api, str(resource["region"]), now)
+        rtype, where = str(resource["type"]), str(resource["id"])
+        call.record(operation, exc, resource=where, resource_type=rtype, data_keys=[key])
+        return False
 
 
 def _unplaced(
@@ -386,81 +458,3 @@ def _run_all(
         follower.result()
         advance(label, 0)
     return resources
-
-
-#: Off a terminal, at most one progress line this often: a CI log keeps every line it gets.
-LINE_EVERY_SECONDS = 10.0
-
-
-@contextmanager
-def _progress(scope: Scope, journal: Journal) -> Iterator[Callable[[str, int], None]]:
-    """Progress on stderr: a rich bar for people at a terminal; off one (a CI log), plain
-    lines (``_Lines``), so a long collection is not silent until its end; nothing with
-    ``--quiet``."""
-    if scope.quiet:
-        yield lambda label, add: None
-        return
-    if not sys.stderr.isatty():
-        lines = _Lines(journal)
-        yield lines.advance
-        lines.finished()
-        return
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task("collecting", total=0)
-
-        def advance(label: str, add: int) -> None:
-            if add:
-                total = progress.tasks[0].total or 0
-                progress.update(task, total=total + add)
-            else:
-                progress.update(task, advance=1, description=f"{label} ({journal.api_calls} calls)")
-
-        yield advance
-
-
-class _Lines:
-    """Plain progress lines: one when the listings start, then at most one every
-    ``LINE_EVERY_SECONDS`` as tasks finish (whatever the number of accounts and regions, a
-    log stays short), and one at the end with the totals. Tasks finish on worker threads."""
-
-    def __init__(self, journal: Journal) -> None:
-        self.journal = journal
-        self.lock = threading.Lock()
-        self.done = self.total = 0
-        self.started = self.said = time.monotonic()
-
-    def advance(self, label: str, add: int) -> None:
-        with self.lock:
-            if not (add or label):
-                return  # no task added (an empty batch of listings or enrichments)
-            if add:
-                if not self.total:
-                    self._say(f"{_counted(add, 'listing')} started")
-                self.total += add
-                return
-            self.done += 1
-            now = time.monotonic()
-            if now - self.said >= LINE_EVERY_SECONDS:
-                self.said = now
-                self._say(
-                    f"{self.done} of {_counted(self.total, 'task')} done, "
-                    f"{_counted(self.journal.api_calls, 'API call')} (last: {label})"
-                )
-
-    def finished(self) -> None:
-        seconds = time.monotonic() - self.started
-        self._say(
-            f"done: {_counted(self.done, 'task')}, "
-            f"{_counted(self.journal.api_calls, 'API call')} in {seconds:.0f} s"
-        )
-
-    @staticmethod
-    def _say(text: str) -> None:
-        print(f"collecting: {text}", file=sys.stderr, flush=True)
-
-
-def _counted(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

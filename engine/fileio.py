@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,14 +42,16 @@ def resolve_target(path: Path) -> tuple[Path, bool]:
     return Path(os.path.realpath(path)), False
 
 
-def write_through(path: Path, data: bytes) -> None:
-    """Open ``path`` (a device or a FIFO) and write ``data``; errors such as ENOSPC raise."""
+def write_through(path: Path, data: bytes | Iterable[bytes]) -> None:
+    """Open ``path`` (a device or a FIFO) and write ``data`` (or its chunks, in turn); errors
+    such as ENOSPC raise."""
     fd = os.open(path, os.O_WRONLY | os.O_NOCTTY)
     try:
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
+        for chunk in [data] if isinstance(data, bytes) else data:
+            view = memoryview(chunk)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
     finally:
         os.close(fd)
 
@@ -61,11 +64,18 @@ def write_text_atomic(path: Path, text: str) -> None:
     to their target (the temporary file goes beside the target); character devices and FIFOs
     are written through directly (``resolve_target``).
     """
+    write_bytes_atomic(path, [text.encode("utf-8")])
+
+
+def write_bytes_atomic(path: Path, chunks: Iterable[bytes]) -> None:
+    """``write_text_atomic`` for content made while it is written: ``chunks`` are written in
+    turn to the temporary file, which replaces ``path`` only once the last one is written (a
+    chunk that raises leaves the old file whole)."""
     path = Path(path)
     try:
         target, through = resolve_target(path)
         if through:
-            write_through(target, text.encode("utf-8"))
+            write_through(target, chunks)
             return
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -73,8 +83,9 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise _cannot_write(path, error) from None
     try:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; reports are ordinary files
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
@@ -92,6 +103,9 @@ def _umask() -> int:
     return current
 
 
+CANONICAL = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
+
+
 def canonical_json(document: Any) -> str:
     """The one JSON form every stage writes: sorted keys, two-space indent, trailing newline.
 
@@ -99,9 +113,48 @@ def canonical_json(document: Any) -> str:
     of magnitude faster than the standard library's indenting encoder, which matters for a
     results.json of half a million results.
     """
-    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
+    return orjson.dumps(document, option=CANONICAL).decode() + "\n"
 
 
 def write_json_atomic(path: Path, document: Any) -> None:
-    """Write a document in canonical JSON, atomically."""
-    write_text_atomic(path, canonical_json(document))
+    """Write a document in canonical JSON, atomically.
+
+    A top-level value that is an iterable but no JSON value (a snapshot's resources read back
+    from disk in order, ``collectors.spill.Spilled``) is written as an array item by item,
+    so the whole document is never in memory; the bytes are those ``canonical_json`` gives
+    the same document with a list there.
+    """
+    if isinstance(document, Mapping) and any(map(_streamed, document.values())):
+        write_bytes_atomic(path, _canonical_chunks(document))
+    else:
+        write_text_atomic(path, canonical_json(document))
+
+
+def _streamed(value: Any) -> bool:
+    json_values = (str, bytes, list, tuple, dict, int, float, bool, type(None))
+    return isinstance(value, Iterable) and not isinstance(value, json_values)
+
+
+def _canonical_chunks(document: Mapping[str, Any]) -> Iterator[bytes]:
+    """``canonical_json(document)`` in pieces: each top-level value alone, nested by one level
+    (orjson escapes newlines in strings, so every newline it writes is structural)."""
+    for position, key in enumerate(sorted(document)):
+        yield (b",\n  " if position else b"{\n  ") + orjson.dumps(key) + b": "
+        value = document[key]
+        if _streamed(value):
+            yield from _array(value)
+        else:
+            yield _nested(orjson.dumps(value, option=CANONICAL), 1)
+    yield b"\n}\n" if document else b"{}\n"
+
+
+def _array(items: Iterable[Any]) -> Iterator[bytes]:
+    opening = b"[\n    "
+    for item in items:
+        yield opening + _nested(orjson.dumps(item, option=CANONICAL), 2)
+        opening = b",\n    "
+    yield b"[]" if opening == b"[\n    " else b"\n  ]"
+
+
+def _nested(data: bytes, depth: int) -> bytes:
+    return data.replace(b"\n", b"\n" + b"  " * depth)

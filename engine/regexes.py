@@ -61,7 +61,10 @@ class Pattern:
     def search(self, text: str) -> Any:
         """The first match, or ``None``; :class:`PatternTimeout` past the time limit."""
         try:
-            return self._compiled.search(text, timeout=TIMEOUT_SECONDS)
+            # concurrent=False keeps the GIL for the search: released, a trivial search among
+            # hundreds of collecting threads waited past the limit to get it back (a false
+            # timeout); the limit still stops a catastrophic pattern.
+            return self._compiled.search(text, concurrent=False, timeout=TIMEOUT_SECONDS)
         except TimeoutError:
             raise PatternTimeout(self.pattern, text) from None
 
