@@ -27,8 +27,12 @@ from runbook_guard.engine.waivers import (
 __all__ = ["RESULTS_SCHEMA_VERSION", "STATUSES", "build_results", "coverage_document"]
 
 #: 4 added ``selection``, ``summary.gate.fail_severity`` and a result's ``owner`` and
-#: ``attestation``.
-RESULTS_SCHEMA_VERSION = 4
+#: ``attestation``; 5 added ``scope.account_names``. A document gives the lowest version that
+#: holds what it uses: only one carrying account names is a 5, so a run without them writes
+#: what it wrote before, byte for byte, and a reader of 4 keeps reading it.
+RESULTS_SCHEMA_VERSION = 5
+#: The version of a document without ``scope.account_names``.
+_WITHOUT_ACCOUNT_NAMES = 4
 
 
 def build_results(
@@ -74,8 +78,9 @@ def build_results(
         ({k: str(v) for k, v in pack.items()} for pack in policy_set.packs),
         key=lambda p: (p["name"], p["version"]),
     )
+    names = _account_names(metadata)
     return {
-        "schema_version": RESULTS_SCHEMA_VERSION,
+        "schema_version": RESULTS_SCHEMA_VERSION if names else _WITHOUT_ACCOUNT_NAMES,
         "tool": {"name": "runbook-guard", "version": __version__},
         "evaluated_at": iso(now),
         "scope": {
@@ -86,6 +91,7 @@ def build_results(
             "snapshot_digest": snapshot.digest,
             "collector_version": metadata["tool_version"],
             **({"source": _source(metadata["source"])} if metadata.get("source") else {}),
+            **({"account_names": names} if names else {}),
         },
         "policies": {"packs": packs, "digest": policy_set.digest, "parameters": dict(parameters)},
         "rules": [rule.metadata() for rule in rules],
@@ -99,6 +105,18 @@ def build_results(
             if coverage is not None
             else {}
         ),
+    }
+
+
+def _account_names(metadata: Mapping[str, Any]) -> dict[str, str]:
+    """The names the snapshot recorded for its accounts (``per_account``), by id: the results
+    are all a reporter reads, and a table of 100 bare ids does not say which one is prod. An
+    account recorded without a name (or with a blank one) has no entry."""
+    recorded = metadata.get("per_account") or {}
+    return {
+        account: name
+        for account, entry in sorted(recorded.items())
+        if isinstance(name := entry.get("name"), str) and name.strip()
     }
 
 

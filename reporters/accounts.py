@@ -51,6 +51,12 @@ def several_accounts(report: Report) -> bool:
     return len(accounts_of(report)) > 1
 
 
+def with_name(account: str, name: str) -> str:
+    """``111111111111 (prod)``: an account as text, its name beside the id when it has one (the
+    id stays first: it is what a console or a filter takes)."""
+    return f"{account} ({name})" if name else account
+
+
 def account_cell(account: str) -> Cell:
     """An account id as code (it is copied into consoles), or what a result without one is."""
     return Code(account) if account else NO_ACCOUNT
@@ -102,6 +108,11 @@ class AccountSummary:
         return self.account or NO_ACCOUNT
 
     @property
+    def titled(self) -> str:
+        """The label with the account's name beside it, when the results carry one."""
+        return with_name(self.label, self.name)
+
+    @property
     def total(self) -> int:
         return sum(self.counts.values())
 
@@ -119,16 +130,29 @@ class AccountSummary:
         return (not self.account, -self.blocking, -self.findings, self.account)
 
 
-def _names(rows: tuple[Row, ...]) -> dict[str, str]:
-    """Account names the results carry: an account-level result's resource (``aws.account``)
-    whose name is not merely its id. Results carry no other name for an account."""
-    return {
+def _names(report: Report) -> dict[str, str]:
+    """Account names the results carry: ``scope.account_names`` (schema 5: the names the
+    snapshot recorded), else, for a file written before it, an account-level result's
+    resource (``aws.account``) whose name is not merely its id."""
+    names = {
         row.account: row.resource_name
-        for row in rows
+        for row in report.rows
         if row.resource_type == ACCOUNT_TYPE
         and row.account
         and row.resource_name not in ("", row.account)
     }
+    names.update(report.scope.get("account_names") or {})
+    return names
+
+
+def account_names(report: Report) -> Mapping[str, str]:
+    """Each named account's name, by id (``_names``), computed once per report: JUnit looks
+    one up per result."""
+    cached = report.memo.get("account_names")
+    if cached is None:
+        cached = report.memo["account_names"] = _names(report)
+    names: Mapping[str, str] = cached
+    return names
 
 
 def account_summaries(report: Report) -> tuple[AccountSummary, ...]:
@@ -156,7 +180,7 @@ def account_summaries(report: Report) -> tuple[AccountSummary, ...]:
             known = worst.get(account)
             if known is None or row.top_key < known.top_key:
                 worst[account] = row
-    names = _names(report.rows)
+    names = account_names(report)
     summaries = tuple(
         sorted(
             (

@@ -73,9 +73,7 @@ def summary_table(report: Report, summaries: tuple[AccountSummary, ...]) -> Tabl
 
 def heading(summary: AccountSummary) -> str:
     """An account section's heading: its id, and its name when the results carry one."""
-    if not summary.account:
-        return summary.label
-    return f"Account {summary.account}" + (f" ({summary.name})" if summary.name else "")
+    return f"Account {summary.titled}" if summary.account else summary.label
 
 
 def sections(

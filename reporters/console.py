@@ -105,7 +105,8 @@ def cause_lines(report: Report, limit: int = MAX_CAUSE_LINES) -> list[str]:
 
 def account_lines(report: Report, limit: int = MAX_ACCOUNT_LINES) -> list[str]:
     """With several accounts: a heading, then one line per account, the most blocking first
-    (``111111111111: 4 blocking; 3 fail, 1 error, 2 warn; score 25%``)."""
+    (``111111111111 (prod): 4 blocking; 3 fail, 1 error, 2 warn; score 25%``; the name when
+    the results carry one)."""
     if not several_accounts(report):
         return []
     summaries = account_summaries(report)
@@ -117,7 +118,7 @@ def account_lines(report: Report, limit: int = MAX_ACCOUNT_LINES) -> list[str]:
             if summary.counts.get(status)
         )
         lines.append(
-            f"  {summary.label}: {summary.blocking} blocking; {found or 'no findings'}; "
+            f"  {summary.titled}: {summary.blocking} blocking; {found or 'no findings'}; "
             f"score {summary.score.text}"
         )
     if len(summaries) > limit:

@@ -20,10 +20,12 @@ Results of several accounts: suites stay one per rule, so a CI tab of 100 accoun
 rules (tens of suites), not 100 x rules; each test case's name starts with its account
 (``111111111111: arn:...``), so a tab sorted or filtered by name reads account by account
 and two accounts' resources of one name are two tests; the failure text has an ``account:``
-line and each suite an ``accounts`` property. ``junit-10.xsd`` has no properties on a test
-case, and nested suites (per account, then per rule) are not shown alike by CI readers, so
-the account goes where every reader shows it: the name. The ``classname`` stays
-the rule id. A single-account run is written exactly as before.
+line (``account: 111111111111 (prod)``, with the account's name when the results carry one)
+and each suite an ``accounts`` property. ``junit-10.xsd`` has no properties on a test case,
+and nested suites (per account, then per rule) are not shown alike by CI readers, so the
+account goes where every reader shows it: the name. The account's name stays out of it: CI
+keeps a test's history by its name, and renaming an account must not make its tests new
+ones. The ``classname`` stays the rule id. A single-account run is written exactly as before.
 
 A result located on a template line (the template gate) gets the testcase attributes ``file``
 and ``line`` that GitLab, Jenkins' xunit and the GitHub JUnit annotators read (pytest's xunit1
@@ -33,12 +35,12 @@ it, limited to located results, and the tests check that nothing else deviates.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import groupby
 from operator import attrgetter
 
 from runbook_guard.engine.per_account import ACCOUNT_TYPE
-from runbook_guard.reporters.accounts import several_accounts
+from runbook_guard.reporters.accounts import account_names, several_accounts, with_name
 from runbook_guard.reporters.appendix import resources_text
 from runbook_guard.reporters.collection import MergedError
 from runbook_guard.reporters.escape import xml_attr, xml_text
@@ -47,14 +49,25 @@ from runbook_guard.reporters.model import RULE_LEVEL, Report, Row, format_value,
 SKIPPED = frozenset({"manual", "waived", "not_applicable"})
 
 
-def _detail(row: Row, several: bool) -> str:
+#: The account names of a report spanning several accounts (``accounts.account_names``), or
+#: ``None`` for a single account's, whose test cases name no account.
+Named = Mapping[str, str] | None
+
+
+def _account_line(account: str, names: Mapping[str, str]) -> str:
+    if not account:
+        return "account: (none: judged over every account)"
+    return f"account: {with_name(account, names.get(account, ''))}"
+
+
+def _detail(row: Row, names: Named) -> str:
     """The failure text: what was seen, what was expected, what to do and why."""
     lines = [
         f"status: {row.status}"
         + (f" (would be {row.original_status})" if row.original_status else ""),
         f"message: {row.message}",
         f"resource: {row.label}",
-        *((f"account: {row.account or '(none: judged over every account)'}",) if several else ()),
+        *((_account_line(row.account, names),) if names is not None else ()),
         f"observed: {row.observed_text}",
         f"expected: {row.expected}",
     ]
@@ -108,13 +121,13 @@ def case_name(row: Row, several: bool) -> str:
     return f"{row.account}: {row.label}"
 
 
-def _testcase(row: Row, failing: Failing, several: bool) -> Iterator[str]:
-    name, classname = xml_attr(case_name(row, several)), xml_attr(row.rule.id)
+def _testcase(row: Row, failing: Failing, names: Named) -> Iterator[str]:
+    name, classname = xml_attr(case_name(row, names is not None)), xml_attr(row.rule.id)
     where = (
         f' file="{xml_attr(row.location.file)}" line="{row.location.line}"' if row.location else ""
     )
     yield f'    <testcase classname="{classname}" name="{name}"{where} time="0">\n'
-    detail = xml_text(_detail(row, several))
+    detail = xml_text(_detail(row, names))
     if row.status == "error":
         message = xml_attr(f"could not be checked: {row.message}")
         yield f'      <error type="error" message="{message}">{detail}</error>\n'
@@ -128,8 +141,9 @@ def _testcase(row: Row, failing: Failing, several: bool) -> Iterator[str]:
     yield "    </testcase>\n"
 
 
-def _suite(rows: list[Row], failing: Failing, selection: str, several: bool) -> Iterator[str]:
+def _suite(rows: list[Row], failing: Failing, selection: str, names: Named) -> Iterator[str]:
     rule = rows[0].rule
+    several = names is not None
     if several:  # account by account, as the test names read (stable: by id within one)
         rows = sorted(rows, key=_account)
     failures = sum(1 for row in rows if row.status != "error" and failing(row))
@@ -158,7 +172,7 @@ def _suite(rows: list[Row], failing: Failing, selection: str, several: bool) -> 
         yield f'      <property name="{key}" value="{xml_attr(value)}"/>\n'
     yield "    </properties>\n"
     for row in rows:
-        yield from _testcase(row, failing, several)
+        yield from _testcase(row, failing, names)
     yield "  </testsuite>\n"
 
 
@@ -215,9 +229,9 @@ def render_junit(report: Report) -> str:
         f' failures="{failures}" errors="{errors}" time="0">\n',
     ]
     # A run of part of the pack says so on every suite, where CI test tabs show properties.
-    several = several_accounts(report)
+    names = account_names(report) if several_accounts(report) else None
     for group in _suites(report):
-        parts.extend(_suite(group, failing, report.selection_text, several))
+        parts.extend(_suite(group, failing, report.selection_text, names))
     parts.extend(_collection_suite(report))
     parts.append("</testsuites>\n")
     return "".join(parts)

@@ -613,6 +613,8 @@ def _sorted_scope(scope: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(scope)
     out["accounts"] = sorted(scope["accounts"])
     out["regions"] = sorted(scope["regions"])
+    if "account_names" in scope:
+        out["account_names"] = dict(sorted(scope["account_names"].items()))
     return out
 
 

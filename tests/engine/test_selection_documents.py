@@ -35,7 +35,8 @@ def evaluated(selection: Selection | None = None) -> dict[str, Any]:
 
 
 def test_results_are_schema_4_and_record_the_selection() -> None:
-    assert RESULTS_SCHEMA_VERSION == 4
+    # 5 (scope.account_names) is written only by results that carry account names.
+    assert RESULTS_SCHEMA_VERSION == 5
     results = evaluated(Selection.from_options(tags=["sqs"], severity="high"))
     validate_results(results)
     assert results["schema_version"] == 4
