@@ -47,8 +47,15 @@ ORGANIZATIONS_API = declare(
     OperationSet(
         "organizations.accounts",
         "organizations",
-        ("ListAccounts", "ListAccountsForParent", "ListChildren", "ListTagsForResource"),
+        (
+            "DescribeOrganization",
+            "ListAccounts",
+            "ListAccountsForParent",
+            "ListChildren",
+            "ListTagsForResource",
+        ),
         answers={
+            "DescribeOrganization": ("Organization",),
             "ListAccounts": ("Accounts",),
             "ListAccountsForParent": ("Accounts",),
             "ListChildren": ("Children",),
@@ -122,6 +129,7 @@ def discover_accounts(scope: Scope, organization: OrganizationScope) -> list[Acc
         reach=Reach(limits=context.limits),
     )  # fmt: skip
     listed = _under(call, organization.parents) if organization.parents else _all(call)
+    payer = _payer(call)
     active = [a for a in listed if _is_active(a)]
     tags = _tags(call, [str(a["Id"]) for a in active], context.limits.max_in_flight, filters)
     _refuse_failures(context.journal)
@@ -133,6 +141,7 @@ def discover_accounts(scope: Scope, organization: OrganizationScope) -> list[Acc
             regions=organization.regions,
             tags=tags.get(str(account["Id"]), {}),
             name=str(account.get("Name") or ""),
+            payer=str(account["Id"]) == payer,
         )
         for account in active
         if _matches(tags.get(str(account["Id"]), {}), filters)
@@ -152,6 +161,15 @@ def manifest_units(scope: Scope, units: Sequence[AccountUnit]) -> list[AccountUn
 
     defaults = tuple(Context(scope, Journal()).default_regions)
     return [unit if unit.regions is not None else replace(unit, regions=defaults) for unit in units]
+
+
+def _payer(call: Call) -> str | None:
+    """The management account, which holds what the organisation shares (the free tier,
+    consolidated billing): rules about those facts are judged there once."""
+    answer = call.request("DescribeOrganization")
+    if answer is None:
+        return None  # recorded: discovery then stops on it
+    return str(answer["Organization"].get("MasterAccountId") or "") or None
 
 
 def _all(call: Call) -> list[Mapping[str, Any]]:

@@ -44,6 +44,7 @@ from runbook_guard.collectors.registry import (
 from runbook_guard.collectors.spill import Kept
 from runbook_guard.collectors.windows import each_account
 from runbook_guard.engine.plan import CollectionPlan, LogQuery, MetricQuery
+from runbook_guard.engine.snapshot import SNAPSHOT_SCHEMA_VERSION
 
 Task = Callable[[], list[dict[str, Any]]]
 
@@ -72,8 +73,9 @@ def collect(plan: CollectionPlan, scope: Scope) -> dict[str, Any]:
     require_a_readable_account(len(accounts), journal.errors, sum(p.opened for p in parts))
     regions = list(dict.fromkeys(r for p in parts for r in p.regions)) or context.regions
     per_account = {k: v for p in parts for k, v in p.metadata.get("per_account", {}).items()}
+    payer = [unit.id for unit in scope.accounts if unit.payer]
     return {
-        "schema_version": 2,
+        "schema_version": SNAPSHOT_SCHEMA_VERSION if payer else 2,
         "metadata": {
             "tool_version": __version__,
             "started_at": started.isoformat(),
@@ -96,6 +98,7 @@ def collect(plan: CollectionPlan, scope: Scope) -> dict[str, Any]:
             ),
             "max_concurrency": scope.max_concurrency,
             **({"per_account": dict(sorted(per_account.items()))} if scope.accounts else {}),
+            **({"payer_account": payer[0]} if len(payer) == 1 else {}),
         },
         "resources": kept.resources(),
         "errors": sorted(journal.errors, key=_error_key),

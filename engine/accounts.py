@@ -53,6 +53,9 @@ class AccountUnit:
     parameters: Mapping[str, Any] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
     name: str = ""
+    #: The organisation's payer (management) account: facts it holds for every account (the
+    #: free tier, consolidated budgets) are judged there (``held_by: payer``).
+    payer: bool = False
     #: Rule id -> fingerprint this account's collection was planned for (its parameters').
     planned_rules: Mapping[str, str] | None = None
 
@@ -122,6 +125,9 @@ def load_accounts(
             at = ("accounts", index, "id")
             problems.append(located.problem(at, f"account {account_id} is listed twice"))
         seen[account_id] = index
+        if entry.get("payer") and any(u.payer for u in units):
+            at = ("accounts", index, "payer")
+            problems.append(located.problem(at, "only one account can be the payer"))
         unit = _unit(entry, defaults, default_role, default_external_id)
         problems += _role_problems(located, index, entry, unit)
         units.append(unit)
@@ -147,6 +153,7 @@ def _unit(
         parameters={**(defaults.get("parameters") or {}), **(entry.get("parameters") or {})},
         tags=dict(entry.get("tags") or {}),
         name=str(entry.get("name") or ""),
+        payer=bool(entry.get("payer", False)),
     )
 
 

@@ -235,6 +235,12 @@ def _edge_cases(rule: CompiledRule) -> list[str]:
         found.append(
             "a named resource that does not exist fails (error if its listing was incomplete)"
         )
+    elif rule.held_by == "payer":
+        found.append(
+            f"no resource selected gives {rule.when_none}; in an organisation whose payer "
+            "account the collection knows, only at the payer (a member without any is not "
+            "judged; its own resources are)"
+        )
     else:
         found.append(f"no resource selected gives {rule.when_none}")
     return found

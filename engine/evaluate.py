@@ -77,6 +77,17 @@ def _error(
     return result
 
 
+def _account_ref(rule: CompiledRule, account: str, name: str) -> dict[str, str]:
+    """The subject of a result about an account's resources of the rule's type as a whole."""
+    return {
+        "type": rule.resource_type,
+        "id": f"account:{account}",
+        "name": name,
+        "region": "",
+        "account": account,
+    }
+
+
 def _clean(value: Any) -> Any:
     """Stable JSON for evidence: floats rounded so the same inputs give the same bytes."""
     if isinstance(value, float):
@@ -176,10 +187,8 @@ class Evaluator:
             )
             return [_error(rule, None, [cause])]
         selected, extras = self._select(rule)
-        gaps = self.snapshot.incomplete(rule.resource_type)
-        if gaps and rule.names is None:
-            extras.append(_error(rule, None, [*gaps, "resources may be missing from the check"]))
-        else:
+        extras.extend(self._listing_gaps(rule))
+        if not any(r["resource"] is None for r in extras):
             extras.extend(self._when_none(rule, selected, extras))
         # Selected resources come in snapshot order (type, account, region, id); results
         # about the rule itself or about missing resources go first, sorted the same way.
@@ -188,6 +197,31 @@ class Evaluator:
         if rule.names is not None:
             checked.sort(key=_result_key)  # named resources come in the order of the names
         return extras + checked
+
+    def _listing_gaps(self, rule: CompiledRule) -> list[Result]:
+        """Errors for listings of the rule's type that may have left resources out.
+
+        A rule naming its resources decides each name on its own account's listing
+        (``_select``). Otherwise, with several accounts, each account whose listing is
+        incomplete gets its own error and the others are judged as usual: one unassumable
+        account must not turn every account's "no budget" into an error. A gap that belongs
+        to no account of the snapshot leaves the whole rule in error.
+        """
+        gaps = self.snapshot.incomplete(rule.resource_type)
+        if not gaps or rule.names is not None:
+            return []
+        missing = "resources may be missing from the check"
+        by_account = self.snapshot.gaps_by_account(rule.resource_type)
+        if by_account is None or len(set(self._accounts()) | set(by_account)) <= 1:
+            return [_error(rule, None, [*gaps, missing])]
+        return [
+            _error(rule, _account_ref(rule, account, f"(listing of account {account})"),
+                   [*causes, missing])
+            for account, causes in by_account.items()
+        ]  # fmt: skip
+
+    def _accounts(self) -> list[str]:
+        return sorted(str(a) for a in self.snapshot.metadata.get("accounts") or [])
 
     def _when_none(
         self,
@@ -198,28 +232,30 @@ class Evaluator:
         """The result of a rule nothing matched, decided per account.
 
         With several accounts, one account's logging trail must not stand in for another
-        account that has none: each account without a match gets its own result.
+        account that has none: each account without a match gets its own result. A fact the
+        organisation's payer holds for every account (``held_by: payer``: the free tier, a
+        consolidated budget) is missing only where the payer has none: members without one
+        get no result, and each member's own resources of the type are still judged.
         """
         message = rule.when_none_message or (
             f"no {rule.resource_type} matched the rule's selection"
             + ("; nothing to check" if rule.when_none in ("pass", "note") else "; expected one")
         )
-        accounts = sorted(self.snapshot.metadata.get("accounts") or [])
+        payer = self.snapshot.payer_account if rule.held_by == "payer" else None
+        accounts = self._accounts()
         if len(accounts) <= 1:
+            if payer is not None and accounts and accounts != [payer]:
+                return []  # a member account's view: judged in the payer's
             return [] if selected or extras else [_result(rule, None, rule.when_none, message)]
+        if payer not in {*accounts, *self.snapshot.accounts_with_gaps(rule.resource_type)}:
+            payer = None  # a payer this snapshot does not hold: every account answers alone
         covered = {resource["account"] for resource, _ in selected}
         covered |= {(r["resource"] or {}).get("account") for r in extras}
         results = []
         for account in accounts:
-            if account in covered:
+            if account in covered or (payer is not None and account != payer):
                 continue
-            ref = {
-                "type": rule.resource_type,
-                "id": f"account:{account}",
-                "name": f"(none in account {account})",
-                "region": "",
-                "account": account,
-            }
+            ref = _account_ref(rule, account, f"(none in account {account})")
             results.append(_result(rule, ref, rule.when_none, f"{message} (account {account})"))
         return results
 

@@ -370,6 +370,15 @@ def _rule() -> dict[str, Any]:
             "no_data": {"enum": STATUSES_DECIDED, "default": "error"},
             "when_none": {"enum": STATUSES_DECIDED, "default": "note"},
             "when_none_message": _text("what the result says when nothing matched the selection"),
+            "held_by": {
+                "enum": ["account", "payer"],
+                "default": "account",
+                "description": "account: every account must hold a match (when_none is judged "
+                "per account); payer: the fact is the organisation's, held by its payer "
+                "(management) account (the free tier, a consolidated budget): when the "
+                "collection knew the payer, when_none is judged there alone, and other "
+                "accounts' own resources of the type are still judged",
+            },
             "remediation": _text("what to do; the runbook's own command where it has one"),
             "attestation": _text("for manual rules: what the person attests"),
             "tests": {"type": "array", "items": {"$ref": "#/$defs/case"}},

@@ -93,6 +93,9 @@ class CompiledRule:
     no_data: str = "error"
     when_none: str = "note"
     when_none_message: str = ""
+    #: "payer": the fact is the organisation's, held by its payer account (the free tier,
+    #: consolidated budgets); "nothing matched" is then judged at the payer alone.
+    held_by: str = "account"
     #: Per status, a message template of the rule's own ({value}, {abs}, {unit} replaced).
     custom_level_messages: dict[str, str] = field(default_factory=dict)
     expected: str = ""
@@ -210,6 +213,7 @@ def compile_rule(
         resource_type=str(spec.get("resource", "")), owner=str(resolved.get("owner") or ""),
         no_data=spec.get("no_data", "error"), when_none=spec.get("when_none", "note"),
         when_none_message=str(resolved.get("when_none_message", "")),
+        held_by=str(spec.get("held_by", "account")),
         collect=dict(resolved.get("collect") or {}), parameters=parameters,
         replaces=list(spec.get("replaces", [])), quote=str(resolved.get("quote", "")).strip(),
         rationale=str(resolved.get("rationale", "")).strip(),

@@ -48,6 +48,7 @@ from runbook_guard import __version__
 from runbook_guard.engine.accounts import AccountUnit
 from runbook_guard.engine.documents import digest_of, load_document
 from runbook_guard.engine.errors import InputError, problem
+from runbook_guard.engine.snapshot import SNAPSHOT_SCHEMA_VERSION
 from runbook_guard.engine.timeutil import parse_timestamp
 
 MANIFEST_VERSION = 1
@@ -114,6 +115,8 @@ def _account_entry(unit: AccountUnit) -> dict[str, Any]:
         entry["tags"] = dict(sorted(unit.tags.items()))
     if unit.name:
         entry["name"] = unit.name
+    if unit.payer:
+        entry["payer"] = True
     return entry
 
 
@@ -227,6 +230,7 @@ def shard_accounts(manifest: Mapping[str, Any], index: int, count: int) -> list[
                 parameters=dict(entry.get("parameters") or {}),
                 tags=dict(entry.get("tags") or {}),
                 name=str(entry.get("name") or ""),
+                payer=bool(entry.get("payer", False)),
             )
         )
     return chosen
@@ -363,8 +367,15 @@ def _assemble(
         "regions": sorted(merged["regions"]),
         "shard": shard,
     }
+    # From the manifest, not a shard: the payer's shard may be missing, and its units then
+    # hold the errors that keep a payer-held fact from passing.
+    payer = [str(a["id"]) for a in manifest["accounts"] if a.get("payer")]
+    version = merged["schema_version"]
+    if len(payer) == 1 and payer[0] in metadata["accounts"]:
+        metadata["payer_account"] = payer[0]
+        version = max(version, SNAPSHOT_SCHEMA_VERSION)
     return {
-        "schema_version": merged["schema_version"],
+        "schema_version": version,
         "metadata": metadata,
         "resources": sorted(resources, key=_resource_key),
         "errors": sorted(errors, key=_error_key),

@@ -77,6 +77,11 @@ def _refuse_duplicates(resources: list[Mapping[str, Any]]) -> None:
             raise InputError([f"resources: {kind} {rid} appears twice in {account}/{region}"])
 
 
+#: The newest snapshot contract: 4 added ``metadata.payer_account``. Writers give the lowest
+#: version that holds what a file uses, so older readers keep reading files they understand.
+SNAPSHOT_SCHEMA_VERSION = 4
+
+
 class Snapshot:
     """Indexes over one snapshot document; built once, read by every rule."""
 
@@ -121,6 +126,9 @@ class Snapshot:
         #: account's missing resource undecidable.
         self._incomplete_in: dict[tuple[str, str], list[str]] = defaultdict(list)
         self._gap_accounts: dict[str, set[str]] = defaultdict(set)
+        #: Types with an incomplete listing recorded for no account: no account's part of
+        #: them can be trusted whole.
+        self._gaps_of_no_account: set[str] = set()
         for entry in self.coverage:
             if not entry["complete"]:
                 cause = self._listing_cause(entry)
@@ -128,6 +136,8 @@ class Snapshot:
                 self._incomplete_in[(entry["type"], entry["account"])].append(cause)
                 if entry["account"]:
                     self._gap_accounts[entry["type"]].add(entry["account"])
+                else:
+                    self._gaps_of_no_account.add(entry["type"])
         for resource_type, missing in self._uncovered().items():
             where = ", ".join(f"{account}/{region}" for account, region in missing)
             self._incomplete[resource_type].append(
@@ -135,6 +145,7 @@ class Snapshot:
                 " listed there"
             )
             for account in dict.fromkeys(account for account, _region in missing):
+                self._gap_accounts[resource_type].add(account)
                 regions = ", ".join(r for a, r in missing if a == account)
                 self._incomplete_in[(resource_type, account)].append(
                     f"no coverage of {resource_type} in {account}/{regions}: the snapshot does"
@@ -254,8 +265,24 @@ class Snapshot:
         return sorted(k for k in keys if k != "*" and k not in self.collected_keys[resource_type])
 
     def accounts_with_gaps(self, resource_type: str) -> set[str]:
-        """Accounts whose listing of this type is incomplete (an unreadable one included)."""
+        """Accounts whose listing of this type is incomplete or missing (an unreadable one
+        included)."""
         return self._gap_accounts.get(resource_type, set())
+
+    def gaps_by_account(self, resource_type: str) -> dict[str, list[str]] | None:
+        """Why each account's listing of this type may be incomplete, by account; ``None``
+        when some gap belongs to no account of the snapshot (then none is whole)."""
+        if resource_type in self._gaps_of_no_account:
+            return None
+        gaps = self.accounts_with_gaps(resource_type)
+        return {account: self.incomplete(resource_type, account) for account in sorted(gaps)}
+
+    @property
+    def payer_account(self) -> str | None:
+        """The organisation's payer (management) account, when the collection knew it: facts
+        it holds for everyone (the free tier, consolidated budgets) are judged there."""
+        payer = self.metadata.get("payer_account")
+        return str(payer) if payer else None
 
     def incomplete(self, resource_type: str, account: str | None = None) -> list[str]:
         """Why resources of this type may be missing from the snapshot (empty if none); with
@@ -302,6 +329,13 @@ def load_snapshot(path: Path) -> Snapshot:
     """Read, validate and index a snapshot file."""
     document = load_document(path, "snapshot")
     try:
-        return Snapshot(document)
+        snapshot = Snapshot(document)
+        payer = snapshot.payer_account
+        known = {str(a) for a in snapshot.metadata["accounts"]}
+        if payer is not None and payer not in known | {c["account"] for c in snapshot.coverage}:
+            raise InputError(
+                [f"metadata.payer_account: {payer} is not one of the snapshot's accounts"]
+            )
+        return snapshot
     except InputError as error:
         raise InputError([problem(str(path), 1, 1, "", p) for p in error.problems]) from None

@@ -68,6 +68,12 @@ def test_units_take_defaults_and_their_own_values(tmp_path: Path) -> None:
     assert role_arn(prod, "aws") == "arn:aws:iam::222222222222:role/audit/Reader"
 
 
+def test_the_payer_is_marked_on_its_unit_alone(tmp_path: Path) -> None:
+    text = 'accounts:\n  - id: "111111111111"\n    payer: true\n  - id: "222222222222"\n'
+    units = load_accounts(write(tmp_path, text)).units
+    assert [(u.id, u.payer) for u in units] == [("111111111111", True), ("222222222222", False)]
+
+
 def test_the_command_lines_role_applies_where_the_file_names_none(tmp_path: Path) -> None:
     path = write(tmp_path, 'accounts:\n  - id: "111111111111"\n')
     [unit] = load_accounts(path, default_role="audit", default_external_id="x-42").units
@@ -110,6 +116,19 @@ def test_the_command_lines_role_applies_where_the_file_names_none(tmp_path: Path
             3,
             "accounts[0].rol",
             "did you mean 'role'",
+        ),
+        (
+            'accounts:\n  - id: "111111111111"\n    payer: true\n'
+            '  - id: "222222222222"\n    payer: true\n',
+            5,
+            "accounts[1].payer",
+            "only one account can be the payer",
+        ),
+        (
+            'accounts:\n  - id: "111111111111"\n    payer: "yes"\n',
+            3,
+            "accounts[0].payer",
+            "is not of type 'boolean'",
         ),
         ("accounts: []\n", 1, "accounts", "should be non-empty"),
         ("- id: 1\n", 1, "<document>", "a mapping with 'accounts'"),

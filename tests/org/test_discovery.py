@@ -102,6 +102,16 @@ def test_every_active_account_with_the_role_to_assume(org: Org) -> None:
     )
 
 
+def test_the_management_account_is_the_payer(org: Org) -> None:
+    """DescribeOrganization's MasterAccountId: the account whose free tier and consolidated
+    budgets the payer-held rules judge; no other account is."""
+    units = discover_accounts(Scope(), OrganizationScope("audit"))
+    assert [u.id for u in units if u.payer] == [MANAGEMENT]
+    # Left out by the selection: no account stands in for it.
+    below = discover_accounts(Scope(), OrganizationScope("audit", parents=(org.prod_ou,)))
+    assert not [u for u in below if u.payer]
+
+
 def test_an_ou_means_every_account_below_it(org: Org) -> None:
     units = discover_accounts(Scope(), OrganizationScope("audit", parents=(org.prod_ou,)))
     assert ids(units) == sorted([org.prod, org.team])  # the team OU's account too; not closed
@@ -141,7 +151,9 @@ def test_bad_or_empty_selections_are_bad_input(
     assert words in raised.value.problems[0]
 
 
-@pytest.mark.parametrize("operation", ["ListAccounts", "ListTagsForResource"])
+@pytest.mark.parametrize(
+    "operation", ["DescribeOrganization", "ListAccounts", "ListTagsForResource"]
+)
 def test_a_failed_discovery_call_stops_the_run_naming_it(org: Org, operation: str) -> None:
     factory = hooked_session((f"before-call.organizations.{operation}", denied()))
     tags = ("env=prod",) if operation == "ListTagsForResource" else ()
@@ -172,6 +184,7 @@ def test_discovery_calls_are_declared_read_only_and_granted(
     discover_accounts(Scope(session_factory=factory), selector)
     run(plan_of("aws.sqs.queue"), session_factory=factory, discover_regions=True)
     expected = {
+        ("organizations", "DescribeOrganization"),
         ("organizations", "ListAccountsForParent"),
         ("organizations", "ListChildren"),
         ("organizations", "ListTagsForResource"),

@@ -298,3 +298,39 @@ def test_resources_slipped_into_another_shard_cannot_pass_for_a_missing_one(
     ]
     broken = {(SQS_RULE, A): "", (IAM_RULE, B): ""}
     units_fail_closed(statuses(prepared, merged), broken, "ShardMissing: shard 2/4")
+
+
+def test_the_payer_comes_from_the_manifest_even_when_its_shard_is_missing(
+    world: tuple[dict[str, Any], dict[int, Path]], prepared: Prepared, tmp_path: Path
+) -> None:
+    """A manifest naming A the payer: the merge records it whatever shards arrive, so A's
+    missing units error the payer-held facts rather than excusing nobody or everybody."""
+    plain, paths = world
+    plan = collection_plan(prepared)
+    units = [AccountUnit(a, role=ROLE, regions=("us-east-1",), payer=a == A) for a in ACCOUNTS]
+    manifest = build_manifest(
+        units,
+        now=NOW,
+        policies_digest=prepared.policy_set.digest,
+        parameters=prepared.parameters,
+        planned_rules=plan.rules,
+        resource_types=type_scopes(plan),
+        shards=N,
+    )
+    assert [a.get("payer") for a in manifest["accounts"]] == [True, None, None]
+    assert manifest["id"] != plain["id"]
+    restamped = {}
+    for index, path in paths.items():  # the same units: only the manifest they name differs
+        shard = json.loads(path.read_text())
+        restamped[index] = tmp_path / path.name
+        restamped[index].write_text(json.dumps(stamp_shard(shard, manifest, index, N)))
+    whole = merge_shards(list(restamped.values()), manifest)
+    valid(whole)
+    assert whole["metadata"]["payer_account"] == A
+    assert whole["schema_version"] == 4
+    without_a = merge_shards([p for k, p in restamped.items() if k != 2], manifest)
+    valid(without_a)
+    assert without_a["metadata"]["payer_account"] == A
+    assert Snapshot(without_a).accounts_with_gaps("aws.sqs.queue") == {A}
+    # Against the manifest that names no payer, the merge records none.
+    assert "payer_account" not in merge_shards(list(paths.values()), plain)["metadata"]
