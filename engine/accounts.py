@@ -26,6 +26,7 @@ from runbook_guard.engine.loader import PolicySet, load_schema
 from runbook_guard.engine.plan import CollectionPlan, TypeRequest
 from runbook_guard.engine.planner import build_plan
 from runbook_guard.engine.schema_errors import schema_findings
+from runbook_guard.engine.snapshot import VIEW_PAYER, held_payer
 from runbook_guard.engine.yamlsafe import Located, load_yaml
 
 #: Beyond this many server-side name prefixes, a union plan lists a type whole: one paginated
@@ -207,6 +208,11 @@ def account_view(
     metadata = dict(document["metadata"])
     own = (metadata.get("per_account") or {}).get(account)
     metadata["accounts"] = [account]
+    payer = held_payer(document)
+    if payer is not None and payer != account:
+        # A member's view is excused from a payer-held fact only for a payer the whole
+        # snapshot holds, where that fact is judged (the view itself does not hold it).
+        metadata[VIEW_PAYER] = payer
     if own is not None:
         metadata["regions"] = list(own["regions"])
         metadata["per_account"] = {account: own}

@@ -243,11 +243,16 @@ class Evaluator:
         )
         payer = self.snapshot.payer_account if rule.held_by == "payer" else None
         accounts = self._accounts()
-        if len(accounts) <= 1:
+        # Several accounts, counting those that could not be read: one readable account beside
+        # an unreadable one still owes its own verdict (the other's error is not it).
+        unread = self.snapshot.accounts_with_gaps(rule.resource_type)
+        if len(set(accounts) | unread) <= 1:
             if payer is not None and accounts and accounts != [payer]:
-                return []  # a member account's view: judged in the payer's
+                # A member account's view (engine/per_account.py): judged in the payer's.
+                # Views keep a payer only when the whole snapshot holds it.
+                return []
             return [] if selected or extras else [_result(rule, None, rule.when_none, message)]
-        if payer not in {*accounts, *self.snapshot.accounts_with_gaps(rule.resource_type)}:
+        if payer not in {*accounts, *unread}:
             payer = None  # a payer this snapshot does not hold: every account answers alone
         covered = {resource["account"] for resource, _ in selected}
         covered |= {(r["resource"] or {}).get("account") for r in extras}

@@ -219,7 +219,9 @@ def compile_rule(
         rationale=str(resolved.get("rationale", "")).strip(),
     )  # fmt: skip
     if kind == "manual":
-        _require_absent(spec, ("resource", "select", "expect", "warn_unless", "value", "levels"))
+        _require_absent(
+            spec, ("resource", "select", "expect", "warn_unless", "value", "levels", "held_by")
+        )
         if not spec.get("attestation"):
             raise CompileError(("attestation",), "a manual rule needs 'attestation' text")
         rule.expected = str(resolved["attestation"]).strip()
@@ -237,6 +239,12 @@ def compile_rule(
     attempts.run(lambda: _check_aliases(resolved, related_spec))
     attempts.run(lambda: _compile_checks(rule, resolved, tables))
     attempts.check()
+    if rule.held_by == "payer" and rule.names is not None:
+        # held_by moves the "nothing matched" verdict, which a rule naming its resources never
+        # gives (each name must exist in every account): accepted, it would mislead.
+        raise CompileError(
+            ("held_by",), "held_by: payer applies to rules without select.names (when_none)"
+        )
     try:
         related_resolved = substitute(
             {a: {k: v for k, v in t.items() if k != "name"} for a, t in related_spec.items()},

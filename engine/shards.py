@@ -48,7 +48,7 @@ from runbook_guard import __version__
 from runbook_guard.engine.accounts import AccountUnit
 from runbook_guard.engine.documents import digest_of, load_document
 from runbook_guard.engine.errors import InputError, problem
-from runbook_guard.engine.snapshot import SNAPSHOT_SCHEMA_VERSION
+from runbook_guard.engine.snapshot import SNAPSHOT_SCHEMA_VERSION, held_payer
 from runbook_guard.engine.timeutil import parse_timestamp
 
 MANIFEST_VERSION = 1
@@ -371,7 +371,8 @@ def _assemble(
     # hold the errors that keep a payer-held fact from passing.
     payer = [str(a["id"]) for a in manifest["accounts"] if a.get("payer")]
     version = merged["schema_version"]
-    if len(payer) == 1 and payer[0] in metadata["accounts"]:
+    named = {"metadata": {**metadata, "payer_account": payer[0] if payer else None}}
+    if len(payer) == 1 and held_payer({**named, "coverage": coverage}) is not None:
         metadata["payer_account"] = payer[0]
         version = max(version, SNAPSHOT_SCHEMA_VERSION)
     return {

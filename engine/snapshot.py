@@ -82,6 +82,24 @@ def _refuse_duplicates(resources: list[Mapping[str, Any]]) -> None:
 SNAPSHOT_SCHEMA_VERSION = 4
 
 
+#: In an account's view of a snapshot (``engine.accounts.account_view``, in memory only): the
+#: payer the whole snapshot holds, which the view of a member does not.
+VIEW_PAYER = "view_payer"
+
+
+def held_payer(document: Mapping[str, Any]) -> str | None:
+    """The payer the document records, when it is an account the document holds: one it
+    collected, or one whose listings it records incomplete (a payer whose role failed, whose
+    gaps then stand for the facts it holds). A payer outside the document excuses no one."""
+    metadata = document["metadata"]
+    payer = metadata.get("payer_account")
+    if not payer:
+        return None
+    held = {str(a) for a in metadata.get("accounts") or []}
+    held |= {str(c["account"]) for c in document["coverage"] if not c["complete"]}
+    return str(payer) if str(payer) in held else None
+
+
 class Snapshot:
     """Indexes over one snapshot document; built once, read by every rule."""
 
@@ -161,6 +179,7 @@ class Snapshot:
                 self._by_scope[scope].append(error)
         ordered = {**document, "resources": self.resources, "errors": self.errors}
         self.digest = digest_of({**ordered, "coverage": self.coverage})
+        self._payer = self._payer_held()
 
     def _uncovered(self) -> dict[str, list[tuple[str, str]]]:
         """Per collected type, the (account, region) its coverage entries leave out.
@@ -279,10 +298,15 @@ class Snapshot:
 
     @property
     def payer_account(self) -> str | None:
-        """The organisation's payer (management) account, when the collection knew it: facts
-        it holds for everyone (the free tier, consolidated budgets) are judged there."""
-        payer = self.metadata.get("payer_account")
-        return str(payer) if payer else None
+        """The organisation's payer (management) account, when the collection knew it and the
+        snapshot holds it (``held_payer``): facts it holds for everyone (the free tier,
+        consolidated budgets) are judged there."""
+        return self._payer
+
+    def _payer_held(self) -> str | None:
+        """``held_payer``, or in a member's view the payer its whole snapshot holds."""
+        view = self.metadata.get(VIEW_PAYER)
+        return str(view) if view else held_payer(self.document)
 
     def incomplete(self, resource_type: str, account: str | None = None) -> list[str]:
         """Why resources of this type may be missing from the snapshot (empty if none); with
@@ -330,9 +354,8 @@ def load_snapshot(path: Path) -> Snapshot:
     document = load_document(path, "snapshot")
     try:
         snapshot = Snapshot(document)
-        payer = snapshot.payer_account
-        known = {str(a) for a in snapshot.metadata["accounts"]}
-        if payer is not None and payer not in known | {c["account"] for c in snapshot.coverage}:
+        payer = document["metadata"].get("payer_account")
+        if payer and held_payer(document) is None:
             raise InputError(
                 [f"metadata.payer_account: {payer} is not one of the snapshot's accounts"]
             )

@@ -19,7 +19,7 @@ from runbook_guard.engine.evaluate import evaluate_rules
 from runbook_guard.engine.loader import load_policy_set
 from runbook_guard.engine.per_account import evaluate_by_account
 from runbook_guard.engine.rules import CompiledRule
-from runbook_guard.engine.snapshot import Snapshot, load_snapshot
+from runbook_guard.engine.snapshot import Snapshot, held_payer, load_snapshot
 from tests.engine.builders import NOW, compile_text, resource, snapshot_doc
 
 PAYER, MEMBER, OTHER = "111111111111", "222222222222", "333333333333"
@@ -165,6 +165,66 @@ def test_a_snapshot_file_naming_a_payer_outside_its_accounts_is_refused(tmp_path
     )
     path.write_text(json.dumps(document([], unread=(PAYER,))))
     assert load_snapshot(path).payer_account == PAYER  # unreadable, but collected for
+
+
+def test_a_payer_outside_the_snapshot_excuses_no_member_in_any_mode(
+    rules: list[CompiledRule], tmp_path: Path
+) -> None:
+    """One member alone, or each member in its own view (per-account parameters): a payer
+    the snapshot does not hold leaves every member owing the fact itself."""
+    alone = document([], payer="444444444444", accounts=(MEMBER,))
+    assert by_account(judge(rules, alone), HELD) == {"(rule)": ["fail"]}
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY)
+    policy_set = load_policy_set([policy])
+    doc = document([], payer="444444444444", accounts=(MEMBER, OTHER))
+    doc["metadata"]["per_account"] = {
+        MEMBER: {"regions": ["us-east-1"], "parameters": {"prefix": "team-b"}},
+        OTHER: {"regions": ["us-east-1"]},
+    }
+    results = evaluate_by_account(policy_set, policy_set.compile({}), Snapshot(doc), NOW)
+    assert results is not None
+    assert by_account(results, HELD) == {MEMBER: ["fail"], OTHER: ["fail"]}
+
+
+def test_one_readable_account_beside_an_unreadable_one_owes_its_own_verdict(
+    rules: list[CompiledRule],
+) -> None:
+    """The payer readable and without a budget, the member's role refused: the payer fails
+    (it was a rule-level error before; the member's error must not stand in for it)."""
+    for payer in (PAYER, None):
+        doc = document([], payer=payer, unread=(MEMBER,), accounts=(PAYER, MEMBER))
+        results = judge(rules, doc)
+        assert by_account(results, HELD) == {PAYER: ["fail"], MEMBER: ["error"]}, payer
+        assert by_account(results, EVERYWHERE) == {PAYER: ["fail"], MEMBER: ["error"]}
+
+
+def test_an_unreadable_payer_is_held_by_the_snapshot_that_records_its_gaps() -> None:
+    doc = document([], unread=(PAYER,))
+    assert held_payer(doc) == PAYER
+    doc["coverage"] = [c for c in doc["coverage"] if c["account"] != PAYER]
+    doc["coverage"].append({"type": "aws.sqs.queue", "account": PAYER, "region": "us-east-1",
+                            "complete": True})  # fmt: skip
+    assert held_payer(doc) is None  # listed whole elsewhere, yet not among the accounts
+    assert Snapshot(doc).payer_account is None
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        ('    select: {names: ["agenticai-monthly"]}\n', "held_by: payer applies to rules without"),
+        ("    kind: manual\n    attestation: a person checks\n", "a manual rule has no 'held_by'"),
+    ],
+)
+def test_held_by_where_it_means_nothing_is_refused(tmp_path: Path, extra: str, words: str) -> None:
+    text = "rules:\n  - id: t.x\n    title: x\n    severity: low\n    held_by: payer\n" + extra
+    if "manual" not in extra:
+        text += "    resource: aws.budgets.budget\n    expect: {path: Threshold, le: 80}\n"
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(text)
+    with pytest.raises(InputError) as raised:
+        load_policy_set([policy])
+    assert words in str(raised.value), raised.value
 
 
 def test_a_single_account_run_judges_its_own_account_as_before(rules: list[CompiledRule]) -> None:
