@@ -27,8 +27,12 @@ way, each its own process:
         --fail-on never
     runbook-guard report -r results.json -d out -q
 
+One machine, several processes (``org_processes``): each size also collected as P shards of
+one manifest at once (``--processes 1 2``: one process, then two, this machine's cores), as
+the CI examples run them on P machines.
+
 Usage: python benchmarks/org.py [--accounts 10 100 1000] [--latency-ms 40] [--merge 1000]
-       [--check-shards 1 500 1000] [--work DIR]
+       [--check-shards 1 500 1000] [--processes 1 2] [--work DIR]
 Prints Markdown tables; asserts nothing.
 """
 
@@ -53,7 +57,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run by path: ``benchmarks`` is this script's package
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import org_shards  # noqa: E402
+from benchmarks import org_processes, org_shards  # noqa: E402
 from benchmarks.org_fake import serve  # noqa: E402
 from benchmarks.org_record import accounts_file, cli_env, record, runbook_guard, summary  # noqa: E402
 from benchmarks.org_wire import RECORDED_ACCOUNT, save  # noqa: E402
@@ -264,6 +268,13 @@ def main(argv: Sequence[str]) -> None:
     parser.add_argument("--merge", type=int, default=1000, help="shards to merge; 0: no merge")
     parser.add_argument("--check-shards", type=int, nargs="*", default=[1, 500, 1000])
     parser.add_argument("--work", type=Path, help="keep every file here (default: a temp dir)")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        nargs="*",
+        default=[1, 2],
+        help="1: one `collect --accounts` process; P > 1: P shards collected at once",
+    )
     options = parser.parse_args(argv)
     print(f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs", flush=True)
     with tempfile.TemporaryDirectory(prefix="org-bench-") as temporary:
@@ -277,14 +288,27 @@ def main(argv: Sequence[str]) -> None:
         took = time.perf_counter() - started
         print(f"recorded in {took:.1f} s: {summary(recorded)}, {len(reference)} resources")
         collections = []
-        for count in options.accounts:
+        for count in options.accounts if 1 in options.processes else []:
             done = collect_accounts(count, recording, reference, options.latency_ms, work)
             collections.append(done)
             print(done.row(), flush=True)
-        print(f"\n{COLLECTION_HEADER}")
-        print("\n".join(c.row() for c in collections))
-        largest = max(collections, key=lambda c: c.accounts)
-        if options.merge and largest.accounts >= options.merge:
+        sharded = []
+        for count in options.accounts:
+            for processes in (p for p in options.processes if p > 1):
+                done_sharded = org_processes.collect_in_processes(
+                    account_ids(count), processes, recording, options.latency_ms, work,
+                    measured, faithful, reference,
+                )  # fmt: skip
+                sharded.append(done_sharded)
+                print(done_sharded.row(), flush=True)
+        if collections:
+            print(f"\n{COLLECTION_HEADER}")
+            print("\n".join(c.row() for c in collections))
+        if sharded:
+            print(f"\n{org_processes.HEADER}")
+            print("\n".join(s.row() for s in sharded))
+        largest = max(collections, key=lambda c: c.accounts, default=None)
+        if options.merge and largest is not None and largest.accounts >= options.merge:
             check = [k for k in options.check_shards if 1 <= k <= options.merge]
             merge(largest, options.merge, check, recording, options.latency_ms, work)
     print(f"\nload average {os.getloadavg()[0]:.2f}")
