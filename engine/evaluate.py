@@ -13,79 +13,17 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from runbook_guard.engine.absence import listing_gaps, when_none
 from runbook_guard.engine.context import NO_DATA, UNDECIDED, BlockedLookup, EvalContext
 from runbook_guard.engine.params import substitute
 from runbook_guard.engine.paths import MISSING
 from runbook_guard.engine.phase import NOT_APPLICABLE
 from runbook_guard.engine.related import RelatedFinder, RelatedSpec
 from runbook_guard.engine.rules import CompiledRule
-from runbook_guard.engine.snapshot import ACCESS_DENIED, Snapshot, blocked_lookup
+from runbook_guard.engine.snapshot import Snapshot, blocked_lookup
+from runbook_guard.engine.verdicts import Result, make_error, make_result, resource_ref
 
-Result = dict[str, Any]
 _NO_BINDINGS: dict[str, Any] = {}  # shared and never written: selection without names
-
-
-def _ref(resource: Mapping[str, Any]) -> dict[str, str]:
-    return {
-        "type": resource["type"],
-        "id": resource["id"],
-        "name": resource["name"],
-        "region": resource["region"],
-        "account": resource["account"],
-    }
-
-
-def _result(
-    rule: CompiledRule,
-    ref: Mapping[str, Any] | None,
-    status: str,
-    message: str,
-    observed: Any = None,
-    evidence: dict[str, Any] | None = None,
-) -> Result:
-    return {
-        "rule": rule.id,
-        "resource": ref,
-        "status": status,
-        "observed": observed,
-        "expected": rule.expected,
-        "message": message,
-        "evidence": evidence if evidence is not None else {},
-    }
-
-
-def _error(
-    rule: CompiledRule,
-    ref: Mapping[str, Any] | None,
-    causes: Sequence[str],
-    snapshot: Snapshot | None = None,
-    resource: Mapping[str, Any] | None = None,
-) -> Result:
-    unique = list(dict.fromkeys(causes)) or ["the data needed was not available"]
-    result = _result(rule, ref, "error", "could not be checked: " + "; ".join(unique))
-    result["causes"] = unique
-    if snapshot is not None and resource is not None:
-        denied = sorted(
-            {
-                e["iam_action"]
-                for e in snapshot.errors_for(resource)
-                if e.get("iam_action") and e["code"] in ACCESS_DENIED
-            }
-        )
-        if denied:
-            result["missing_permissions"] = denied
-    return result
-
-
-def _account_ref(rule: CompiledRule, account: str, name: str) -> dict[str, str]:
-    """The subject of a result about an account's resources of the rule's type as a whole."""
-    return {
-        "type": rule.resource_type,
-        "id": f"account:{account}",
-        "name": name,
-        "region": "",
-        "account": account,
-    }
 
 
 def _clean(value: Any) -> Any:
@@ -138,7 +76,7 @@ class Evaluator:
         found = self._facts.get(key)
         if found is None:
             blocked = blocked_lookup(self.snapshot.errors_for(resource))
-            found = self._facts[key] = (_ref(resource), blocked)
+            found = self._facts[key] = (resource_ref(resource), blocked)
         return found
 
     def ref(self, resource: Mapping[str, Any]) -> dict[str, str]:
@@ -147,20 +85,22 @@ class Evaluator:
     def rule(self, rule: CompiledRule) -> list[Result]:
         """Every result of one rule."""
         if rule.kind == "manual":
-            return [_result(rule, None, "manual", "needs a person's attestation: " + rule.expected)]
+            return [
+                make_result(rule, None, "manual", "needs a person's attestation: " + rule.expected)
+            ]
         if rule.resource_type not in self.snapshot.collected_types:
             cause = f"{rule.resource_type} was not collected in this snapshot"
-            return [_error(rule, None, [cause])]
+            return [make_error(rule, None, [cause])]
         gap = collection_gap(rule, self.snapshot.metadata)
         if gap:
-            return [_error(rule, None, [gap])]
+            return [make_error(rule, None, [gap])]
         planned = self.snapshot.planned_rules
         if planned is None and self.snapshot.field_level:
             cause = (
                 "the snapshot records a collection limited to what some rules read (collected "
                 "keys or listing prefixes) but not which rules: it cannot judge any rule"
             )
-            return [_error(rule, None, [cause])]
+            return [make_error(rule, None, [cause])]
         if planned is not None and planned.get(rule.id) != rule.fingerprint:
             # Only the rules a collection was planned for had their keys asked for, their
             # resources detailed and their names listed: any other could pass on absence.
@@ -169,7 +109,7 @@ class Evaluator:
                 f"the snapshot was collected for {how} (or other parameters): "
                 "collect again with these rules"
             )
-            return [_error(rule, None, [cause])]
+            return [make_error(rule, None, [cause])]
         unread = (
             [
                 f"{key} of {rtype} ({rule.read_by.get((rtype, key), key)})"
@@ -185,11 +125,11 @@ class Evaluator:
                 + "; ".join(unread)
                 + ": collect again with these rules"
             )
-            return [_error(rule, None, [cause])]
+            return [make_error(rule, None, [cause])]
         selected, extras = self._select(rule)
-        extras.extend(self._listing_gaps(rule))
+        extras.extend(listing_gaps(rule, self.snapshot))
         if not any(r["resource"] is None for r in extras):
-            extras.extend(self._when_none(rule, selected, extras))
+            extras.extend(when_none(rule, self.snapshot, selected, extras))
         # Selected resources come in snapshot order (type, account, region, id); results
         # about the rule itself or about missing resources go first, sorted the same way.
         extras.sort(key=_result_key)
@@ -197,72 +137,6 @@ class Evaluator:
         if rule.names is not None:
             checked.sort(key=_result_key)  # named resources come in the order of the names
         return extras + checked
-
-    def _listing_gaps(self, rule: CompiledRule) -> list[Result]:
-        """Errors for listings of the rule's type that may have left resources out.
-
-        A rule naming its resources decides each name on its own account's listing
-        (``_select``). Otherwise, with several accounts, each account whose listing is
-        incomplete gets its own error and the others are judged as usual: one unassumable
-        account must not turn every account's "no budget" into an error. A gap that belongs
-        to no account of the snapshot leaves the whole rule in error.
-        """
-        gaps = self.snapshot.incomplete(rule.resource_type)
-        if not gaps or rule.names is not None:
-            return []
-        missing = "resources may be missing from the check"
-        by_account = self.snapshot.gaps_by_account(rule.resource_type)
-        if by_account is None or len(set(self._accounts()) | set(by_account)) <= 1:
-            return [_error(rule, None, [*gaps, missing])]
-        return [
-            _error(rule, _account_ref(rule, account, f"(listing of account {account})"),
-                   [*causes, missing])
-            for account, causes in by_account.items()
-        ]  # fmt: skip
-
-    def _accounts(self) -> list[str]:
-        return sorted(str(a) for a in self.snapshot.metadata.get("accounts") or [])
-
-    def _when_none(
-        self,
-        rule: CompiledRule,
-        selected: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
-        extras: Sequence[Result],
-    ) -> list[Result]:
-        """The result of a rule nothing matched, decided per account.
-
-        With several accounts, one account's logging trail must not stand in for another
-        account that has none: each account without a match gets its own result. A fact the
-        organisation's payer holds for every account (``held_by: payer``: the free tier, a
-        consolidated budget) is missing only where the payer has none: members without one
-        get no result, and each member's own resources of the type are still judged.
-        """
-        message = rule.when_none_message or (
-            f"no {rule.resource_type} matched the rule's selection"
-            + ("; nothing to check" if rule.when_none in ("pass", "note") else "; expected one")
-        )
-        payer = self.snapshot.payer_account if rule.held_by == "payer" else None
-        accounts = self._accounts()
-        # Several accounts, counting those that could not be read: one readable account beside
-        # an unreadable one still owes its own verdict (the other's error is not it).
-        unread = self.snapshot.accounts_with_gaps(rule.resource_type)
-        if len(set(accounts) | unread) <= 1:
-            if payer is not None and accounts and accounts != [payer]:
-                # A member account's view (engine/per_account.py): judged in the payer's.
-                # Views keep a payer only when the whole snapshot holds it.
-                return []
-            return [] if selected or extras else [_result(rule, None, rule.when_none, message)]
-        if payer not in {*accounts, *unread}:
-            payer = None  # a payer this snapshot does not hold: every account answers alone
-        covered = {resource["account"] for resource, _ in selected}
-        covered |= {(r["resource"] or {}).get("account") for r in extras}
-        results = []
-        for account in accounts:
-            if account in covered or (payer is not None and account != payer):
-                continue
-            ref = _account_ref(rule, account, f"(none in account {account})")
-            results.append(_result(rule, ref, rule.when_none, f"{message} (account {account})"))
-        return results
 
     def _select(
         self, rule: CompiledRule
@@ -302,7 +176,7 @@ class Evaluator:
             ctx = self._context(rule, resource, bindings)
             verdict = rule.where(ctx)
             if verdict is UNDECIDED:
-                error = _error(rule, self.ref(resource), ctx.causes, self.snapshot, resource)
+                error = make_error(rule, self.ref(resource), ctx.causes, self.snapshot, resource)
                 results.append(self._located(rule, resource, error))
             elif verdict:
                 kept.append((resource, bindings))
@@ -319,16 +193,16 @@ class Evaluator:
             "account": account,
         }
         if gaps:
-            return _error(rule, ref, [*gaps, f"cannot tell whether {name} exists"])
+            return make_error(rule, ref, [*gaps, f"cannot tell whether {name} exists"])
         elsewhere = self._named_elsewhere(rule, ref, name, account)
         if elsewhere is not None:
             return elsewhere
         outside = self.snapshot.outside_listing(rule.resource_type, account, name)
         if outside:
-            return _error(rule, ref, [outside])
+            return make_error(rule, ref, [outside])
         where = f" in account {account}" if account else ""
         message = f"{rule.resource_type} {name} does not exist{where}"
-        return _result(rule, ref, "fail", message, observed="missing")
+        return make_result(rule, ref, "fail", message, observed="missing")
 
     def _named_elsewhere(
         self, rule: CompiledRule, ref: Mapping[str, Any], name: str, account: str
@@ -380,7 +254,7 @@ class Evaluator:
         resource: Mapping[str, Any],
     ) -> Result:
         """An error result that still shows what could be read (evidence helps the fix)."""
-        result = _error(rule, ref, ctx.causes, self.snapshot, resource)
+        result = make_error(rule, ref, ctx.causes, self.snapshot, resource)
         _gather_evidence(rule, ctx)
         result["evidence"] = {key: _clean(value) for key, value in ctx.evidence.items()}
         return result
@@ -397,7 +271,7 @@ class Evaluator:
             if opened is not None:
                 return opened
             if resolution.causes:
-                return _error(rule, ref, resolution.causes, self.snapshot, resource)
+                return make_error(rule, ref, resolution.causes, self.snapshot, resource)
             ctx.related = resolution.targets
             if resolution.missing:
                 # Listed completely and not there: a finding whatever the conditions say (a
@@ -412,7 +286,7 @@ class Evaluator:
             if resolution.elsewhere:
                 # A target another stack declares: only the live gate can compare with it. A
                 # missing one above (no redrive policy at all) is a finding whatever it is.
-                return _result(rule, ref, NOT_APPLICABLE, "; ".join(resolution.elsewhere))
+                return make_result(rule, ref, NOT_APPLICABLE, "; ".join(resolution.elsewhere))
         else:
             ctx = EvalContext(resource, resource["data"], self.now, blocked, None, self.tables)
         # expect unmet is a fail; warn_unless (checked only once expect holds) unmet a warn.
@@ -443,7 +317,7 @@ class Evaluator:
         number = finite_number(value)
         if number is None:  # NaN meets no threshold and a boolean is no count: never a pass
             causes = [f"value {value!r} is not a number"]
-            return _error(rule, ref, causes, self.snapshot, resource)
+            return make_error(rule, ref, causes, self.snapshot, resource)
         status = rule.levels.classify(number) if rule.levels is not None else "pass"
         observed = _clean(number)
         custom = rule.custom_level_messages.get(status)
@@ -473,7 +347,7 @@ class Evaluator:
                 evidence[key] = _clean(value)
         if observed is None and evidence:
             observed = next(iter(evidence.values())) if len(evidence) == 1 else evidence
-        return _result(rule, ref, status, message, observed, evidence)
+        return make_result(rule, ref, status, message, observed, evidence)
 
 
 def _gather_evidence(rule: CompiledRule, ctx: EvalContext) -> None:

@@ -21,10 +21,11 @@ from datetime import datetime
 from typing import Any
 
 from runbook_guard.engine.accounts import account_view
-from runbook_guard.engine.evaluate import Result, evaluate_rules
+from runbook_guard.engine.evaluate import evaluate_rules
 from runbook_guard.engine.loader import PolicySet
 from runbook_guard.engine.rules import CompiledRule
 from runbook_guard.engine.snapshot import Snapshot
+from runbook_guard.engine.verdicts import Result
 
 #: The type of the account as the subject of a rule-level result judged per account.
 ACCOUNT_TYPE = "aws.account"

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from runbook_guard.engine.evaluate import Evaluator, Result, _error, _result, _result_key
+from runbook_guard.engine.absence import when_none
+from runbook_guard.engine.evaluate import Evaluator, _result_key
 from runbook_guard.engine.phase import NOT_APPLICABLE, location_of, template_gap, unknown_reads
 from runbook_guard.engine.rules import CompiledRule
+from runbook_guard.engine.verdicts import Result, make_error, make_result
 
 
 def _open(rule: CompiledRule, ref: Mapping[str, Any], resource: Mapping[str, Any]) -> Result | None:
@@ -22,8 +24,8 @@ def _open(rule: CompiledRule, ref: Mapping[str, Any], resource: Mapping[str, Any
         return None
     status, causes = open_values
     if status == "error":
-        return _error(rule, ref, causes)
-    return _result(rule, ref, status, "; ".join(causes))
+        return make_error(rule, ref, causes)
+    return make_result(rule, ref, status, "; ".join(causes))
 
 
 class TemplateEvaluator(Evaluator):
@@ -33,7 +35,7 @@ class TemplateEvaluator(Evaluator):
         """A rule judged before deploy: what a template cannot say is not_applicable."""
         gap = template_gap(rule, self.snapshot.collected_keys or {}, self.snapshot.runtime_keys)
         if gap:
-            return [_result(rule, None, NOT_APPLICABLE, gap)]
+            return [make_result(rule, None, NOT_APPLICABLE, gap)]
         selected, extras = self._select(rule)
         opened = self._open_names(rule)
         if opened:  # never judged by name on a stand-in: each has its own result above
@@ -43,10 +45,10 @@ class TemplateEvaluator(Evaluator):
             if self._declares_candidates(rule):
                 # The template declares the resources and the rule's own where rejects them
                 # all (a budget alerting only at 95 %): decided as the live gate decides it.
-                extras.extend(self._when_none(rule, selected, extras))
+                extras.extend(when_none(rule, self.snapshot, selected, extras))
             else:
                 what = rule.when_none_message or f"no {rule.resource_type} matched the selection"
-                extras.append(_result(rule, None, NOT_APPLICABLE, f"{what} in the template"))
+                extras.append(make_result(rule, None, NOT_APPLICABLE, f"{what} in the template"))
         extras.sort(key=_result_key)
         checked = [self._check(rule, resource, bindings) for resource, bindings in selected]
         if rule.names is not None:
@@ -66,9 +68,9 @@ class TemplateEvaluator(Evaluator):
             why = open_name["reason"]
             cause = f"cannot tell whether the rule selects it: its name is open ({why})"
             result = (
-                _error(rule, self.ref(resource), [cause])
+                make_error(rule, self.ref(resource), [cause])
                 if open_name["kind"] == "unresolvable"
-                else _result(rule, self.ref(resource), NOT_APPLICABLE, cause)
+                else make_result(rule, self.ref(resource), NOT_APPLICABLE, cause)
             )
             found.append(self._located(rule, resource, result))
         return found
@@ -93,8 +95,8 @@ class TemplateEvaluator(Evaluator):
         ]
         if hidden:  # a resource named by ImportValue may well be this one
             cause = f"{name} may be {', '.join(hidden)}, whose name the template leaves open"
-            return _error(rule, ref, [cause])
-        return _result(rule, ref, NOT_APPLICABLE, away)
+            return make_error(rule, ref, [cause])
+        return make_result(rule, ref, NOT_APPLICABLE, away)
 
     def _open_targets(
         self,

@@ -51,9 +51,13 @@ def prepared() -> Prepared:
     return prepare(None, None, None, selection=Selection.from_options(rules=[SQS_RULE, IAM_RULE]))
 
 
-def make_manifest(prepared: Prepared, now: datetime = NOW) -> dict[str, Any]:
+def make_manifest(
+    prepared: Prepared, now: datetime = NOW, payer: str | None = None
+) -> dict[str, Any]:
     plan = collection_plan(prepared)
-    accounts = [AccountUnit(a, role=ROLE, regions=("us-east-1",)) for a in ACCOUNTS]
+    accounts = [
+        AccountUnit(a, role=ROLE, regions=("us-east-1",), payer=a == payer) for a in ACCOUNTS
+    ]
     return build_manifest(
         accounts,
         now=now,
@@ -306,17 +310,7 @@ def test_the_payer_comes_from_the_manifest_even_when_its_shard_is_missing(
     """A manifest naming A the payer: the merge records it whatever shards arrive, so A's
     missing units error the payer-held facts rather than excusing nobody or everybody."""
     plain, paths = world
-    plan = collection_plan(prepared)
-    units = [AccountUnit(a, role=ROLE, regions=("us-east-1",), payer=a == A) for a in ACCOUNTS]
-    manifest = build_manifest(
-        units,
-        now=NOW,
-        policies_digest=prepared.policy_set.digest,
-        parameters=prepared.parameters,
-        planned_rules=plan.rules,
-        resource_types=type_scopes(plan),
-        shards=N,
-    )
+    manifest = make_manifest(prepared, payer=A)
     assert [a.get("payer") for a in manifest["accounts"]] == [True, None, None]
     assert manifest["id"] != plain["id"]
     restamped = {}
