@@ -157,14 +157,22 @@ def test_a_payer_the_snapshot_does_not_hold_excuses_no_one(rules: list[CompiledR
 
 def test_a_snapshot_file_naming_a_payer_outside_its_accounts_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "snapshot.json"
-    path.write_text(json.dumps(document([], payer="444444444444")))
+
+    def written(doc: dict[str, Any], version: int = 4) -> Path:
+        path.write_text(json.dumps({**doc, "schema_version": version}))
+        return path
+
     with pytest.raises(InputError) as raised:
-        load_snapshot(path)
+        load_snapshot(written(document([], payer="444444444444")))
     assert "metadata.payer_account: 444444444444 is not one of the snapshot's accounts" in str(
         raised.value
     )
-    path.write_text(json.dumps(document([], unread=(PAYER,))))
-    assert load_snapshot(path).payer_account == PAYER  # unreadable, but collected for
+    assert load_snapshot(written(document([], unread=(PAYER,)))).payer_account == PAYER
+    # A payer in a file of an older version: no version before 4 wrote one.
+    with pytest.raises(InputError) as raised:
+        load_snapshot(written(document([]), version=2))
+    [line] = raised.value.problems
+    assert line.startswith(f"{path}:") and "schema_version" in line and "minimum of 4" in line
 
 
 def test_a_payer_outside_the_snapshot_excuses_no_member_in_any_mode(
