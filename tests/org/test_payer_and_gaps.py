@@ -172,7 +172,9 @@ def test_a_snapshot_file_naming_a_payer_outside_its_accounts_is_refused(tmp_path
     with pytest.raises(InputError) as raised:
         load_snapshot(written(document([]), version=2))
     [line] = raised.value.problems
-    assert line.startswith(f"{path}:") and "schema_version" in line and "minimum of 4" in line
+    assert line.startswith(f"{path}:")
+    assert "schema_version" in line
+    assert "minimum of 4" in line
 
 
 def test_a_payer_outside_the_snapshot_excuses_no_member_in_any_mode(
