@@ -30,7 +30,7 @@ def listing_gaps(rule: CompiledRule, snapshot: Snapshot) -> list[Result]:
         return []
     missing = "resources may be missing from the check"
     by_account = snapshot.gaps_by_account(rule.resource_type)
-    if by_account is None or len(set(_accounts(snapshot)) | set(by_account)) <= 1:
+    if by_account is None or not _several_accounts(rule, snapshot):
         return [make_error(rule, None, [*gaps, missing])]
     return [
         make_error(rule, account_ref(rule, account, f"(listing of account {account})"), causes)
@@ -40,6 +40,14 @@ def listing_gaps(rule: CompiledRule, snapshot: Snapshot) -> list[Result]:
 
 def _accounts(snapshot: Snapshot) -> list[str]:
     return sorted(str(a) for a in snapshot.metadata.get("accounts") or [])
+
+
+def _several_accounts(rule: CompiledRule, snapshot: Snapshot) -> bool:
+    """Whether the rule is owed by more than one account, counting those whose listing of its
+    type could not be read: one readable account beside an unreadable one still owes its own
+    verdict (the other's error is not it)."""
+    owing = set(_accounts(snapshot)) | snapshot.accounts_with_gaps(rule.resource_type)
+    return len(owing) > 1
 
 
 def when_none(
@@ -62,10 +70,8 @@ def when_none(
     )
     payer = snapshot.payer_account if rule.held_by == "payer" else None
     accounts = _accounts(snapshot)
-    # Several accounts, counting those that could not be read: one readable account beside
-    # an unreadable one still owes its own verdict (the other's error is not it).
     unread = snapshot.accounts_with_gaps(rule.resource_type)
-    if len(set(accounts) | unread) <= 1:
+    if not _several_accounts(rule, snapshot):
         if payer is not None and accounts and accounts != [payer]:
             # A member account's view (engine/per_account.py): judged in the payer's.
             # Views keep a payer only when the whole snapshot holds it.

@@ -48,7 +48,7 @@ from runbook_guard import __version__
 from runbook_guard.engine.accounts import AccountUnit
 from runbook_guard.engine.documents import digest_of, load_document
 from runbook_guard.engine.errors import InputError, problem
-from runbook_guard.engine.snapshot import SNAPSHOT_SCHEMA_VERSION, held_payer
+from runbook_guard.engine.snapshot import SNAPSHOT_SCHEMA_VERSION, payer_held_by
 from runbook_guard.engine.timeutil import parse_timestamp
 
 MANIFEST_VERSION = 1
@@ -369,11 +369,11 @@ def _assemble(
     }
     # From the manifest, not a shard: the payer's shard may be missing, and its units then
     # hold the errors that keep a payer-held fact from passing.
-    payer = [str(a["id"]) for a in manifest["accounts"] if a.get("payer")]
+    named = [str(a["id"]) for a in manifest["accounts"] if a.get("payer")]
+    payer = payer_held_by(named[0] if len(named) == 1 else None, metadata["accounts"], coverage)
     version = merged["schema_version"]
-    named = {"metadata": {**metadata, "payer_account": payer[0] if payer else None}}
-    if len(payer) == 1 and held_payer({**named, "coverage": coverage}) is not None:
-        metadata["payer_account"] = payer[0]
+    if payer is not None:
+        metadata["payer_account"] = payer
         version = max(version, SNAPSHOT_SCHEMA_VERSION)
     return {
         "schema_version": version,

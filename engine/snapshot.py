@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -87,17 +87,24 @@ SNAPSHOT_SCHEMA_VERSION = 4
 VIEW_PAYER = "view_payer"
 
 
-def held_payer(document: Mapping[str, Any]) -> str | None:
-    """The payer the document records, when it is an account the document holds: one it
-    collected, or one whose listings it records incomplete (a payer whose role failed, whose
-    gaps then stand for the facts it holds). A payer outside the document excuses no one."""
-    metadata = document["metadata"]
-    payer = metadata.get("payer_account")
+def payer_held_by(
+    payer: str | None, accounts: Iterable[Any], coverage: Iterable[Mapping[str, Any]]
+) -> str | None:
+    """``payer``, when it is an account a snapshot of these accounts and listings holds: one
+    it collected, or one whose listings it records incomplete (a payer whose role failed,
+    whose gaps then stand for the facts it holds). A payer outside it excuses no one."""
     if not payer:
         return None
-    held = {str(a) for a in metadata.get("accounts") or []}
-    held |= {str(c["account"]) for c in document["coverage"] if not c["complete"]}
+    held = {str(a) for a in accounts} | {str(c["account"]) for c in coverage if not c["complete"]}
     return str(payer) if str(payer) in held else None
+
+
+def held_payer(document: Mapping[str, Any]) -> str | None:
+    """The payer a snapshot document records, when it holds it (``payer_held_by``)."""
+    metadata = document["metadata"]
+    return payer_held_by(
+        metadata.get("payer_account"), metadata.get("accounts") or [], document["coverage"]
+    )
 
 
 class Snapshot:
@@ -179,7 +186,12 @@ class Snapshot:
                 self._by_scope[scope].append(error)
         ordered = {**document, "resources": self.resources, "errors": self.errors}
         self.digest = digest_of({**ordered, "coverage": self.coverage})
-        self._payer = self._payer_held()
+        #: The organisation's payer (management) account, when the collection knew it and
+        #: the snapshot holds it (``held_payer``; in a member's view, the one its whole
+        #: snapshot holds): facts it holds for everyone (the free tier, consolidated
+        #: budgets) are judged there.
+        view = self.metadata.get(VIEW_PAYER)
+        self.payer_account: str | None = str(view) if view else held_payer(document)
 
     def _uncovered(self) -> dict[str, list[tuple[str, str]]]:
         """Per collected type, the (account, region) its coverage entries leave out.
@@ -296,18 +308,6 @@ class Snapshot:
         gaps = self.accounts_with_gaps(resource_type)
         return {account: self.incomplete(resource_type, account) for account in sorted(gaps)}
 
-    @property
-    def payer_account(self) -> str | None:
-        """The organisation's payer (management) account, when the collection knew it and the
-        snapshot holds it (``held_payer``): facts it holds for everyone (the free tier,
-        consolidated budgets) are judged there."""
-        return self._payer
-
-    def _payer_held(self) -> str | None:
-        """``held_payer``, or in a member's view the payer its whole snapshot holds."""
-        view = self.metadata.get(VIEW_PAYER)
-        return str(view) if view else held_payer(self.document)
-
     def incomplete(self, resource_type: str, account: str | None = None) -> list[str]:
         """Why resources of this type may be missing from the snapshot (empty if none); with
         ``account``, only from that account's part of it."""
@@ -355,7 +355,7 @@ def load_snapshot(path: Path) -> Snapshot:
     try:
         snapshot = Snapshot(document)
         payer = document["metadata"].get("payer_account")
-        if payer and held_payer(document) is None:
+        if payer and snapshot.payer_account is None:  # a file holds no view's payer
             raise InputError(
                 [f"metadata.payer_account: {payer} is not one of the snapshot's accounts"]
             )
